@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The gate: one packet parser and one verdict function, compiled into an
+ * XDP entry point and a tc (tcx/clsact ingress) entry point. The verdict
+ * table it implements is in DESIGN.md; each row has its own counter.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "aopgate.h"
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define ETH_P_8021Q	0x8100
+#define ETH_P_8021AD	0x88A8
+
+#define IP_MF		0x2000
+#define IP_OFFSET	0x1FFF
+
+#define NEXTHDR_HOP	0
+#define NEXTHDR_ROUTING	43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_AUTH	51
+#define NEXTHDR_DEST	60
+
+/* Longest IPv6 extension chain walked; longer chains are unclassifiable. */
+#define MAX_EXT_HDRS	8
+
+#define TC_PASS		(-1)	/* TC_ACT_UNSPEC: let later programs decide */
+#define TC_DROP		2	/* TC_ACT_SHOT */
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, AOPGATE_DEF_MAX_VERIFIED);
+	__type(key, struct flow_key);
+	__type(value, struct verified_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} verified SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AOPGATE_DEF_MAX_PENDING);
+	__type(key, struct flow_key);
+	__type(value, struct pending_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AOPGATE_DEF_MAX_PENALTY);
+	__type(key, struct src_key);
+	__type(value, struct penalty);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} penalty SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, AOPGATE_DEF_MAX_ALLOW);
+	__type(key, struct allow_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} allow_src SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AOPGATE_DEF_MAX_SYN_RL);
+	__type(key, struct src_key);
+	__type(value, struct syn_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syn_rl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct port_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gate_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gate_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_MAX);
+	__type(key, __u32);
+	__type(value, struct counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+enum parse_result {
+	P_L4,		/* key filled: proto and ports known */
+	P_NO_PORTS,	/* IP, but a protocol without ports (ICMP, ESP, ...) */
+	P_NOT_IP,
+	P_MALFORMED,	/* truncated or inconsistent headers */
+	P_FRAG_TCP,	/* non-first fragment of TCP */
+	P_FRAG_OTHER,	/* non-first fragment of anything else */
+	P_UNCLASSIFIED,	/* IPv6 extension chain longer than we walk */
+};
+
+struct pkt {
+	struct flow_key key;
+	__u8 tcp_flags;
+};
+
+static __always_inline int proto_has_ports(__u8 proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP ||
+	       proto == IPPROTO_DCCP;
+}
+
+/* Reads ports (and TCP flags) at l4; the key's addresses are already set. */
+static __always_inline int parse_l4(void *l4, void *data_end, __u8 proto,
+				    struct pkt *p)
+{
+	if (!proto_has_ports(proto))
+		return P_NO_PORTS;
+	p->key.proto = proto;
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)
+			return P_MALFORMED;
+		if (th->doff < 5 || l4 + th->doff * 4 > data_end)
+			return P_MALFORMED;
+		p->tcp_flags = ((__u8 *)th)[13];
+		p->key.sport = th->source;
+		p->key.dport = th->dest;
+		return P_L4;
+	}
+	/* UDP, UDP-Lite, SCTP and DCCP all start with the two ports. */
+	if (l4 + 4 > data_end)
+		return P_MALFORMED;
+	p->key.sport = ((__be16 *)l4)[0];
+	p->key.dport = ((__be16 *)l4)[1];
+	return P_L4;
+}
+
+static __always_inline int parse_ipv4(void *l3, void *data_end, struct pkt *p)
+{
+	struct iphdr *iph = l3;
+	__u16 frag;
+
+	if ((void *)(iph + 1) > data_end)
+		return P_MALFORMED;
+	if (iph->version != 4 || iph->ihl < 5 || l3 + iph->ihl * 4 > data_end)
+		return P_MALFORMED;
+	/* tot_len 0 is BIG TCP's GSO packet; otherwise it must hold the header. */
+	if (iph->tot_len && bpf_ntohs(iph->tot_len) < iph->ihl * 4)
+		return P_MALFORMED;
+
+	p->key.saddr[10] = 0xff;
+	p->key.saddr[11] = 0xff;
+	__builtin_memcpy(&p->key.saddr[12], &iph->saddr, 4);
+	p->key.daddr[10] = 0xff;
+	p->key.daddr[11] = 0xff;
+	__builtin_memcpy(&p->key.daddr[12], &iph->daddr, 4);
+
+	frag = bpf_ntohs(iph->frag_off);
+	if (frag & IP_OFFSET)
+		return iph->protocol == IPPROTO_TCP ? P_FRAG_TCP : P_FRAG_OTHER;
+	return parse_l4(l3 + iph->ihl * 4, data_end, iph->protocol, p);
+}
+
+static __always_inline int parse_ipv6(void *l3, void *data_end, struct pkt *p)
+{
+	struct ipv6hdr *ip6 = l3;
+	void *cur = ip6 + 1;
+	__u8 nexthdr;
+
+	if (cur > data_end)
+		return P_MALFORMED;
+	if (ip6->version != 6)
+		return P_MALFORMED;
+	__builtin_memcpy(p->key.saddr, &ip6->saddr, 16);
+	__builtin_memcpy(p->key.daddr, &ip6->daddr, 16);
+	nexthdr = ip6->nexthdr;
+
+	for (int i = 0; i < MAX_EXT_HDRS; i++) {
+		__u8 *ext = cur;
+
+		switch (nexthdr) {
+		case NEXTHDR_HOP:
+		case NEXTHDR_ROUTING:
+		case NEXTHDR_DEST:
+			if (cur + 8 > data_end)
+				return P_MALFORMED;
+			nexthdr = ext[0];
+			cur += (ext[1] + 1) * 8;
+			break;
+		case NEXTHDR_AUTH:
+			if (cur + 8 > data_end)
+				return P_MALFORMED;
+			nexthdr = ext[0];
+			cur += (ext[1] + 2) * 4;
+			break;
+		case NEXTHDR_FRAGMENT: {
+			struct frag_hdr *fh = cur;
+
+			if ((void *)(fh + 1) > data_end)
+				return P_MALFORMED;
+			nexthdr = fh->nexthdr;
+			if (bpf_ntohs(fh->frag_off) & ~0x7)
+				return nexthdr == IPPROTO_TCP ? P_FRAG_TCP
+							       : P_FRAG_OTHER;
+			cur += sizeof(*fh);
+			break;
+		}
+		default:
+			return parse_l4(cur, data_end, nexthdr, p);
+		}
+	}
+	switch (nexthdr) {
+	case NEXTHDR_HOP:
+	case NEXTHDR_ROUTING:
+	case NEXTHDR_DEST:
+	case NEXTHDR_AUTH:
+	case NEXTHDR_FRAGMENT:
+		return P_UNCLASSIFIED;
+	}
+	return parse_l4(cur, data_end, nexthdr, p);
+}
+
+/* Parses Ethernet with up to two VLAN tags, then IPv4 or IPv6. */
+static __always_inline int parse(void *data, void *data_end, struct pkt *p)
+{
+	struct ethhdr *eth = data;
+	void *cur = eth + 1;
+	__be16 proto;
+
+	if (cur > data_end)
+		return P_MALFORMED;
+	proto = eth->h_proto;
+	for (int i = 0; i < 2; i++) {
+		if (proto != bpf_htons(ETH_P_8021Q) &&
+		    proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if (cur + 4 > data_end)
+			return P_MALFORMED;
+		proto = ((__be16 *)cur)[1];
+		cur += 4;
+	}
+	if (proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(cur, data_end, p);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(cur, data_end, p);
+	return P_NOT_IP;
+}
+
+static __always_inline __u32 port_role(__be16 port)
+{
+	__u32 idx = bpf_ntohs(port);
+	struct port_cfg *pc = bpf_map_lookup_elem(&ports, &idx);
+
+	return pc ? pc->role : PORT_NONE;
+}
+
+/* Token bucket (GCRA form): may this source prefix open one more flow now? */
+static __always_inline int syn_token(const struct flow_key *k,
+				     const struct gate_cfg *cfg, __u64 now)
+{
+	struct src_key sk = {};
+	struct syn_bucket *b, nb;
+	__u64 interval, tolerance, tat;
+
+	if (!cfg->syn_rate || !cfg->syn_burst)
+		return 0;
+	interval = 1000000000ull / cfg->syn_rate;
+	tolerance = interval * (cfg->syn_burst - 1);
+
+	/* /32 for IPv4 (v4-mapped, 16 bytes), /64 for IPv6. */
+	if (k->saddr[10] == 0xff && k->saddr[11] == 0xff &&
+	    !*(__u64 *)k->saddr && !*(__u16 *)&k->saddr[8])
+		__builtin_memcpy(sk.addr, k->saddr, 16);
+	else
+		__builtin_memcpy(sk.addr, k->saddr, 8);
+
+	b = bpf_map_lookup_elem(&syn_rl, &sk);
+	if (!b) {
+		nb.tat_ns = now + interval;
+		bpf_map_update_elem(&syn_rl, &sk, &nb, BPF_ANY);
+		return 1;
+	}
+	tat = b->tat_ns > now ? b->tat_ns : now;
+	if (tat - now > tolerance)
+		return 0;
+	/* Racy across CPUs by design: a lost update admits one extra SYN. */
+	b->tat_ns = tat + interval;
+	return 1;
+}
+
+/* The verdict for a GATE-port TCP packet: returns a counter id. */
+static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
+				      __u32 len)
+{
+	struct verified_flow *vf;
+	struct pending_flow *pf;
+	struct penalty *pen;
+	__u64 now = 0;
+	int syn = (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) ==
+		  TCP_SYN;
+
+	vf = bpf_map_lookup_elem(&verified, &p->key);
+	if (vf) {
+		if (!vf->expires_ns || vf->expires_ns > (now = bpf_ktime_get_ns())) {
+			__sync_fetch_and_add(&vf->packets, 1);
+			__sync_fetch_and_add(&vf->bytes, len);
+			return CNT_PASS_VERIFIED;
+		}
+	}
+	if (!now)
+		now = bpf_ktime_get_ns();
+
+	pen = bpf_map_lookup_elem(&penalty, p->key.saddr);
+	if (pen && pen->until_ns > now)
+		return CNT_DROP_PENALTY;
+
+	if (cfg->flags & GATE_F_ALLOWLIST) {
+		struct allow_key ak = { .prefixlen = 128 };
+
+		__builtin_memcpy(ak.addr, p->key.saddr, 16);
+		if (!bpf_map_lookup_elem(&allow_src, &ak))
+			return CNT_DROP_NOT_ALLOWED;
+	}
+
+	pf = bpf_map_lookup_elem(&pending, &p->key);
+	if (pf) {
+		__u32 n = __sync_fetch_and_add(&pf->packets, 1) + 1;
+		int too_old = now - pf->first_seen_ns > cfg->pending_max_age_ns;
+
+		if (!too_old && n <= cfg->pending_max_packets)
+			return CNT_PASS_PENDING;
+		/* A SYN on an aged-out tuple is a new connection (port reuse). */
+		if (!(too_old && syn))
+			return CNT_DROP_BUDGET;
+	}
+
+	if (!syn)
+		return CNT_DROP_UNKNOWN;
+	if (!syn_token(&p->key, cfg, now))
+		return CNT_DROP_RATELIMIT;
+	{
+		struct pending_flow np = { .first_seen_ns = now, .packets = 1 };
+
+		bpf_map_update_elem(&pending, &p->key, &np, BPF_ANY);
+	}
+	return CNT_PASS_SYN;
+}
+
+static __always_inline __u32 verdict(void *data, void *data_end, __u32 len,
+				     const struct gate_cfg *cfg)
+{
+	struct pkt p = {};
+	__u32 role;
+
+	switch (parse(data, data_end, &p)) {
+	case P_L4:
+		break;
+	case P_MALFORMED:
+		return CNT_DROP_MALFORMED;
+	case P_FRAG_TCP:
+		return cfg->flags & GATE_F_FRAG_PASS ? CNT_PASS_OTHER
+						     : CNT_DROP_FRAGMENT;
+	case P_UNCLASSIFIED:
+		return cfg->flags & GATE_F_FRAG_PASS ? CNT_PASS_OTHER
+						     : CNT_DROP_MALFORMED;
+	default:
+		return CNT_PASS_OTHER;
+	}
+
+	role = port_role(p.key.dport);
+	if (role == PORT_NONE)
+		return CNT_PASS_OTHER;
+	if (p.key.proto != IPPROTO_TCP)
+		return CNT_DROP_NON_TCP;
+	if (role == PORT_BACKEND)
+		return CNT_DROP_BACKEND;
+	return gate_tcp(&p, cfg, len);
+}
+
+/*
+ * Runs the verdict, counts it, and applies monitor mode. Returns 1 to pass,
+ * 0 to drop.
+ */
+static __always_inline int gate(void *data, void *data_end, __u32 len)
+{
+	const struct gate_cfg *cfg;
+	struct counter *c;
+	__u32 zero = 0, id;
+	int pass;
+
+	/* An array of one never misses; the check is for the verifier. */
+	cfg = bpf_map_lookup_elem(&gate_cfg, &zero);
+	if (!cfg)
+		return 0;
+
+	id = verdict(data, data_end, len, cfg);
+	pass = id < CNT_DROP_BASE;
+	if (!pass && cfg->mode == GATE_MONITOR) {
+		id += CNT_WOULD_DROP_BASE - CNT_DROP_BASE;
+		pass = 1;
+	}
+	c = bpf_map_lookup_elem(&stats, &id);
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+	return pass;
+}
+
+SEC("xdp")
+int gate_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	return gate(data, data_end, data_end - data) ? XDP_PASS : XDP_DROP;
+}
+
+SEC("tc")
+int gate_tc(struct __sk_buff *skb)
+{
+	__u32 len = skb->len;
+	__u32 head = skb->data_end - skb->data;
+
+	/* Headers may sit past the linear part; pull enough to parse them. */
+	if (head < len && head < 256)
+		bpf_skb_pull_data(skb, len < 256 ? len : 256);
+
+	/*
+	 * Without the barrier clang keeps &skb->data in a register across the
+	 * call, and the verifier rejects a load through a modified ctx pointer.
+	 */
+	asm volatile("" : "+r"(skb));
+	return gate((void *)(long)skb->data, (void *)(long)skb->data_end,
+		    len) ? TC_PASS : TC_DROP;
+}

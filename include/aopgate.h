@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The ABI between the gate program and userspace: map keys and values,
+ * counter ids, port roles, configuration flags and pin names. Both the BPF
+ * object (with vmlinux.h) and userspace (with <linux/types.h>) compile
+ * against this one header, so a layout exists exactly once.
+ */
+#ifndef AOPGATE_H
+#define AOPGATE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define AOPGATE_PIN_ROOT "/sys/fs/bpf/aopgate"
+
+/* Pin names of the maps under the pin root; equal to the map names. */
+#define AOPGATE_MAP_VERIFIED  "verified"
+#define AOPGATE_MAP_PENDING   "pending"
+#define AOPGATE_MAP_PENALTY   "penalty"
+#define AOPGATE_MAP_ALLOW_SRC "allow_src"
+#define AOPGATE_MAP_SYN_RL    "syn_rl"
+#define AOPGATE_MAP_PORTS     "ports"
+#define AOPGATE_MAP_GATE_CFG  "gate_cfg"
+#define AOPGATE_MAP_STATS     "stats"
+
+/* Default map sizes; `aopgate attach` can change them. */
+#define AOPGATE_DEF_MAX_VERIFIED  (1u << 20)
+#define AOPGATE_DEF_MAX_PENDING   (1u << 18)
+#define AOPGATE_DEF_MAX_PENALTY   (1u << 18)
+#define AOPGATE_DEF_MAX_SYN_RL    (1u << 18)
+#define AOPGATE_DEF_MAX_ALLOW     (1u << 16)
+
+/* Default runtime knobs, written to gate_cfg at first attach. */
+#define AOPGATE_DEF_PENDING_PACKETS 64
+#define AOPGATE_DEF_PENDING_AGE_NS  (15ull * 1000000000ull)
+#define AOPGATE_DEF_SYN_RATE        100 /* SYNs per second per source prefix */
+#define AOPGATE_DEF_SYN_BURST       200
+
+/*
+ * A TCP flow as the origin sees it arrive: source is the client. Addresses
+ * are 16 bytes, IPv4 as v4-mapped IPv6 (::ffff:a.b.c.d), ports in network
+ * byte order. Padding is explicit and must be zero.
+ */
+struct flow_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
+struct verified_flow {
+	__u64 verified_ns;
+	__u64 expires_ns;	/* 0: open; else the flow passes until then */
+	__u32 site_id;
+	__u32 pad;
+	__u8 cert_id[8];	/* first 8 bytes of the certificate's SHA-256 */
+	__u64 packets;		/* counted by the gate */
+	__u64 bytes;
+};
+
+struct pending_flow {
+	__u64 first_seen_ns;
+	__u32 packets;
+	__u32 pad;
+};
+
+/* Key of penalty: the source address (16 bytes, v4-mapped for IPv4). */
+struct src_key {
+	__u8 addr[16];
+};
+
+struct penalty {
+	__u64 until_ns;		/* source is dropped while now < until_ns */
+	__u32 strikes;
+	__u32 pad;
+};
+
+/* LPM key of allow_src: prefixlen counts over the 128-bit mapped address. */
+struct allow_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/*
+ * SYN rate limit per source prefix (/32 for IPv4, /64 for IPv6), a token
+ * bucket kept in its GCRA form: one "theoretical arrival time" per prefix.
+ */
+struct syn_bucket {
+	__u64 tat_ns;
+};
+
+enum port_role {
+	PORT_NONE = 0,
+	PORT_GATE = 1,		/* the agent listens here */
+	PORT_BACKEND = 2,	/* the origin app: never from the NIC */
+};
+
+/* Value of ports, indexed by port number in host byte order. */
+struct port_cfg {
+	__u32 role;
+};
+
+enum gate_mode {
+	GATE_ENFORCE = 0,
+	GATE_MONITOR = 1,
+};
+
+enum gate_flags {
+	GATE_F_ALLOWLIST = 1u << 0,	/* drop GATE traffic from sources outside allow_src */
+	GATE_F_FRAG_PASS = 1u << 1,	/* pass unclassifiable TCP (fragments, ext chains) */
+};
+
+struct gate_cfg {
+	__u32 mode;			/* enum gate_mode */
+	__u32 flags;			/* enum gate_flags */
+	__u32 pending_max_packets;
+	__u32 pad;
+	__u64 pending_max_age_ns;
+	__u64 syn_rate;			/* per second; 0 admits no SYN */
+	__u64 syn_burst;
+};
+
+/*
+ * Counters, one per verdict row. Every drop reason has a would-drop twin
+ * at the same offset from CNT_WOULD_DROP_BASE, counted instead of the drop
+ * in monitor mode.
+ */
+enum counter_id {
+	CNT_PASS_OTHER = 0,	/* no protected port involved */
+	CNT_PASS_VERIFIED,
+	CNT_PASS_PENDING,
+	CNT_PASS_SYN,
+	CNT_DROP_BASE,
+	CNT_DROP_BACKEND = CNT_DROP_BASE,
+	CNT_DROP_PENALTY,
+	CNT_DROP_NOT_ALLOWED,
+	CNT_DROP_BUDGET,
+	CNT_DROP_RATELIMIT,
+	CNT_DROP_UNKNOWN,
+	CNT_DROP_FRAGMENT,
+	CNT_DROP_MALFORMED,
+	CNT_DROP_NON_TCP,
+	CNT_WOULD_DROP_BASE,
+	CNT_MAX = CNT_WOULD_DROP_BASE + (CNT_WOULD_DROP_BASE - CNT_DROP_BASE),
+};
+
+#define CNT_N_DROPS (CNT_WOULD_DROP_BASE - CNT_DROP_BASE)
+
+/* Value of stats (per CPU). */
+struct counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+#endif /* AOPGATE_H */

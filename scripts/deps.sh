@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the packages aopgate needs to build and test, with apt-get.
+# Idempotent: when everything is present it only asks dpkg and exits.
+set -euo pipefail
+
+pkgs=(
+	# build
+	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+	libssl-dev libinih-dev linux-libc-dev
+	# tests
+	bats bats-support bats-assert iproute2 curl openssl nginx-light
+	tcpdump procps
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

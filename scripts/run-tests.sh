@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs the C test binaries (TAP) and the bats system tests (TAP), shows
+# their output, and ends with one line: "N passed, N failed[, N skipped]".
+# A binary that dies without reporting counts as one failure.
+set -uo pipefail
+
+unit=1 system=1
+case "${1:-}" in
+--unit-only) system=0; shift ;;
+--system-only) unit=0; shift ;;
+esac
+build=$1; shift
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+passed=0 failed=0 skipped=0
+
+# count SUITE CMD...: runs one TAP producer and adds up its points.
+count() {
+	local suite=$1 out rc p f s
+	shift
+	echo "== $suite"
+	out=$("$@" 2>&1 | tee /dev/stderr)
+	rc=${PIPESTATUS[0]}
+	s=$(grep -cE '^ok .*# (skip|SKIP)' <<<"$out")
+	p=$(( $(grep -cE '^ok ' <<<"$out") - s ))
+	f=$(grep -cE '^not ok ' <<<"$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $suite exited with status $rc without reporting a failure" >&2
+		f=1
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+if [ $unit -eq 1 ]; then
+	for t in "$@"; do
+		count "$(basename "$t")" "$t"
+	done
+fi
+if [ $system -eq 1 ]; then
+	export AOPGATE_BUILD=$top/$build
+	count "system (bats)" bats --tap "$top/tests/system"
+fi
+
+line="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line+=", $skipped skipped"
+echo "$line"
+[ "$failed" -eq 0 ]
