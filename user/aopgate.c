@@ -393,13 +393,7 @@ int main(int argc, char **argv)
 	bool purge = false;
 	int opt;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-	    !strcmp(argv[1], "help")) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	verb = argv[1];
-	optind = 2;
+	/* Options may come before or after the verb (getopt permutes). */
 	while ((opt = getopt_long(argc, argv, "i:m:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
@@ -482,8 +476,17 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	c.argc = argc - optind;
-	c.argv = argv + optind;
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	verb = argv[optind];
+	if (!strcmp(verb, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	c.argc = argc - optind - 1;
+	c.argv = argv + optind + 1;
 
 	if (geteuid() != 0) {
 		cli_err("must run as root (the gate needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)");
