@@ -91,17 +91,19 @@ gate_attach() {
 	gate attach -i "$LAB_IF_O" --gate-ports 443 --backend-ports 8080 "$@"
 }
 
-# spawn NAME CMD...: runs CMD in the background, logged, killed at teardown.
+# spawn NAME NS CMD...: runs CMD in the background in namespace NS
+# ($LAB_O or $LAB_C), logged; teardown ends it by pid. nsenter execs CMD,
+# so the pid recorded is the command's own.
 spawn() {
-	local name=$1
-	shift
-	"$@" >>"$LAB_DIR/$name.log" 2>&1 &
+	local name=$1 ns=$2
+	shift 2
+	nsenter --net="/run/netns/$ns" "$@" >>"$LAB_DIR/$name.log" 2>&1 &
 	echo $! >>"$LAB_DIR/pids"
 }
 
 # listen PORT [WORD]: a TCP listener in the origin ns answering WORD.
 listen() {
-	spawn "listen-$1" in_origin timeout 120 socat \
+	spawn "listen-$1" "$LAB_O" timeout 120 socat \
 		"TCP6-LISTEN:$1,fork,reuseaddr,ipv6only=0" SYSTEM:"echo ${2:-hello-$1}"
 	wait_port "$1"
 }
