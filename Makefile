@@ -33,7 +33,7 @@ BINS      := $(patsubst user/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test test-unit test-system clean install
+.PHONY: all deps test test-unit test-system clean install demo demo-down
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(BPF_OBJS) $(UNIT_BINS)
@@ -78,3 +78,10 @@ test-system: all
 
 clean:
 	rm -rf $(BUILD)
+
+# A namespace lab that shows the gate at work; `make demo-down` removes it.
+demo: all
+	@scripts/demo.sh up
+
+demo-down:
+	@scripts/demo.sh down
