@@ -663,6 +663,29 @@ static void non_tcp(const struct variant *v)
 	      "%s: SCTP to a GATE port is dropped (drop-non-tcp)", v->name);
 }
 
+/* More VLAN tags than the gate walks: the host may still untag them all. */
+static void vlan_stack(int ep, int ipv6)
+{
+	struct gate_cfg c = lab_cfg_default();
+	struct variant v;
+	struct fspec s;
+
+	variant_init(&v, ep, ipv6, 0);
+	fresh(&c);
+	s = tcp(&v, 40000, GATE_PORT, FR_ACK);
+	s.vlans = 3;
+	point(check(ep, &s, CNT_DROP_MALFORMED),
+	      "%s: a stray ACK behind three VLAN tags is unclassifiable and dropped (drop-malformed)", v.name);
+	s.dport = BACKEND_PORT;
+	point(check(ep, &s, CNT_DROP_MALFORMED),
+	      "%s: data to the BACKEND port behind three VLAN tags is dropped (drop-malformed)", v.name);
+	c.flags = GATE_F_FRAG_PASS;
+	fresh(&c);
+	point(check(ep, &s, CNT_PASS_OTHER),
+	      "%s: with GATE_F_FRAG_PASS a frame behind three VLAN tags passes unclassified (pass-other)",
+	      v.name);
+}
+
 static void non_ip(int ep)
 {
 	struct fspec s;
@@ -895,6 +918,7 @@ int main(void)
 			expiry(&v);
 			allowlist(&v);
 			backend(&v);
+			vlan_stack(ep, ipv6);
 		}
 		ipv6_chains(ep);
 		ipv4_headers(ep);
