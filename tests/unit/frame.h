@@ -115,15 +115,6 @@ static inline struct flow_key fr_key(const struct fspec *s)
 	return k;
 }
 
-/* fr_src(s): the penalty-map key of the frame's source. */
-static inline struct src_key fr_src(const struct fspec *s)
-{
-	struct src_key k;
-
-	memcpy(k.addr, s->src, 16);
-	return k;
-}
-
 static inline uint8_t *fr_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = v >> 8;

@@ -21,7 +21,6 @@
 
 #define LAB_TC_PASS	(-1)	/* TC_ACT_UNSPEC */
 #define LAB_TC_DROP	2	/* TC_ACT_SHOT */
-#define LAB_ETH_HLEN	14
 
 enum lab_entry { LAB_XDP, LAB_TC, LAB_N_ENTRIES };
 

@@ -710,7 +710,6 @@ static void pending_budget(const struct variant *v)
 	c.pending_max_packets = 6;
 	fresh(&c);
 	good = check(v->ep, &s, CNT_PASS_SYN);
-	s.flags = FR_ACK;
 	for (__u32 i = 1; good && i < c.pending_max_packets; i++) {
 		s.flags = i & 1 ? FR_ACK : FR_ACK | FR_PSH;
 		good = check(v->ep, &s, CNT_PASS_PENDING);
