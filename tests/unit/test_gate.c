@@ -29,7 +29,6 @@ static void seed_bucket(const uint8_t src[16], int ipv6, __u64 tat_ns)
 		bail("seeding syn_rl");
 }
 
-
 /*
  * The drop reasons, each with a frame and the state that makes the gate
  * drop it. Used for the enforce rows of the verdict table and again in
@@ -209,7 +208,6 @@ static void flag_bytes(const struct variant *v)
 	      "%s: each of the other 240 flag bytes on an unknown flow is dropped (drop-unknown)",
 	      v->name);
 }
-
 
 /* The pending budget, by packets and by age. */
 static void pending_budget(const struct variant *v)

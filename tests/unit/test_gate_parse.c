@@ -54,7 +54,6 @@ static void truncation(const struct variant *v)
 	      "%s: the same SYN uncut opens a flow (pass-syn)", v->name);
 }
 
-
 /* IPv6 extension headers in front of TCP. */
 static void ipv6_chains(int ep)
 {
