@@ -33,7 +33,7 @@ BINS      := $(patsubst user/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test test-unit test-system clean install demo demo-down
+.PHONY: all deps test test-unit test-system bench-xdp clean install demo demo-down
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(BPF_OBJS) $(UNIT_BINS)
@@ -63,7 +63,7 @@ $(BUILD)/libaopgate.a: $(LIB_OBJS)
 $(BINS): $(BUILD)/%: user/%.c $(BUILD)/libaopgate.a | deps
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) $< $(BUILD)/libaopgate.a $(PKG_LIBS) -o $@
 
-$(UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libaopgate.a $(SKELS) | deps $(BUILD)/.dir
+$(UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libaopgate.a $(SKELS) | deps $(BUILD)/.dir
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(PKG_CFLAGS) $< $(BUILD)/libaopgate.a $(PKG_LIBS) -o $@
 
 # Unit and packet-level tests, then system tests; one summary line at the end.
@@ -75,6 +75,13 @@ test-unit: all
 
 test-system: all
 	@scripts/run-tests.sh --system-only $(BUILD)
+
+# Per-packet cost of the gate against an empty XDP program (BPF_PROG_TEST_RUN).
+bench-xdp: $(BUILD)/tests/xdp_cost
+	$(BUILD)/tests/xdp_cost
+
+$(BUILD)/tests/xdp_cost: tests/bench/xdp_cost.c tests/unit/frame.h tests/unit/gatelab.h $(SKELS) | deps $(BUILD)/.dir
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(PKG_CFLAGS) $< $(PKG_LIBS) -o $@
 
 clean:
 	rm -rf $(BUILD)
