@@ -179,8 +179,8 @@ reaches_gate_port() {
 }
 
 @test "attach refuses an interface that carries another XDP program unless --force" {
-	in_origin ip link set dev "$LAB_IF_O" xdp obj "$AOPGATE_BUILD/gate.bpf.o" sec xdp 2>/dev/null ||
-		in_origin ip link set dev "$LAB_IF_O" xdpgeneric obj "$AOPGATE_BUILD/gate.bpf.o" sec xdp
+	in_origin ip link set dev "$LAB_IF_O" xdp obj "$AOPGATE_BUILD/empty.bpf.o" sec xdp 2>/dev/null ||
+		in_origin ip link set dev "$LAB_IF_O" xdpgeneric obj "$AOPGATE_BUILD/empty.bpf.o" sec xdp
 	run gate_attach -m native
 	assert_failure
 	assert_output --partial "already carries XDP program"
