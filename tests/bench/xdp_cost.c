@@ -1,36 +1,64 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * What the gate costs per packet: BPF_PROG_TEST_RUN runs one frame a
- * million times and reports the mean ns per run. Each case is measured
- * five times, each time right after the empty XDP program on the same
- * frame, and the table shows the median ns/packet and the median ratio to
- * the empty program. Before and after each timed run the counters are
- * checked, so every number belongs to the verdict its row names.
+ * What the gate costs per packet, next to the two programs an operator
+ * would compare it with, all loaded in this process: an empty XDP program
+ * (XDP_PASS, the floor) and xdp-filter from Debian's xdp-tools (the object
+ * `xdp-filter load -f tcp` attaches, with the rule `xdp-filter port 443`).
  *
- * Usage: xdp_cost [repeat]   (default 1000000)
+ * BPF_PROG_TEST_RUN runs one frame `repeat` times per call. A round times
+ * the three programs back to back on the same frame, in a rotating order;
+ * each case runs `runs` rounds, and the tables give medians and the
+ * min-max spread of the per-round ratios. Time is this thread's CPU time
+ * around the call divided by repeat (fractional ns; time the thread spends
+ * preempted by the rest of a noisy machine is not in it); the kernel's own
+ * integer mean is kept in the JSON. Before and after every gate run the
+ * counters are read, so each figure belongs to the verdict its row names.
+ *
+ * Usage: xdp_cost [-r REPEAT] [-n RUNS] [-f FLOWS,...] [-x XDPFILTER.o]
+ *                 [-j OUT.json]
  */
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include "frame.h"
 #include "gatelab.h"
 #include "empty.skel.h"
 
-#define RUNS	5
-#define SEC_NS	1000000000ull
+#define SEC_NS		1000000000ull
+#define MAX_RUNS	64
+#define MAX_SIZES	8
+
+/* xdp-filter's ABI (xdp-tools, xdp-filter/common_kern_user.h). */
+#define XF_FLAG_DST	(1u << 1)
+#define XF_FLAG_TCP	(1u << 2)
+#define XF_OBJ_GLOB	"/usr/lib/*/bpf/xdpfilt_alw_tcp.o"
+
+enum prog_id { P_EMPTY, P_FILTER, P_GATE, N_PROGS };
+static const char *const prog_name[N_PROGS] = { "empty", "xdp-filter", "gate" };
 
 static struct lab lab;
-static int empty_fd;
+static int prog_fd[N_PROGS];
 static __u32 repeat = 1000000;
+static int runs = 5;
 
-struct result {
-	double ns, ratio;	/* medians, from the kernel's integer ns/run */
-	int path_ok;		/* every run was counted under the expected id */
+/* One case measured: per-round figures for each program. */
+struct sample {
+	double ns[N_PROGS][MAX_RUNS];		/* thread CPU ns / repeat */
+	__u32 kdur[N_PROGS][MAX_RUNS];		/* the kernel's integer mean */
+	__u32 retval[N_PROGS];
+	int path_ok;
 };
 
 static void die(const char *what)
 {
 	fprintf(stderr, "xdp_cost: %s: %s\n", what, strerror(errno));
 	exit(1);
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -40,75 +68,289 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+struct stat3 {
+	double med, min, max;
+};
+
+static struct stat3 stats(const double *v, int n)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+	double s[MAX_RUNS];
+	struct stat3 r;
 
-/*
- * Runs f repeat times; the kernel's mean ns per run. The kernel leaves out
- * the time it yields the CPU mid-run, so other load on the machine
- * disturbs it less than a wall clock around the call would.
- */
-static __u32 run(int fd, const uint8_t *f, size_t len)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = len,
-		    .repeat = repeat);
-
-	if (bpf_prog_test_run_opts(fd, &o))
-		die("BPF_PROG_TEST_RUN");
-	return o.duration;
-}
-
-/* Times the gate on f against the empty program, checking the path taken. */
-static struct result measure(const uint8_t *f, size_t len, __u32 want)
-{
-	double ns[RUNS], ratio[RUNS];
-	struct lab_stats a, b;
-	struct result r = { .path_ok = 1 };
-
-	run(lab.prog[LAB_XDP], f, len);		/* warm caches and map entries */
-	for (int i = 0; i < RUNS; i++) {
-		__u32 base = run(empty_fd, f, len), cost;
-
-		if (lab_stats(&lab, &a))
-			die("reading stats");
-		cost = run(lab.prog[LAB_XDP], f, len);
-		if (lab_stats(&lab, &b))
-			die("reading stats");
-		if (b.packets[want] - a.packets[want] != repeat)
-			r.path_ok = 0;
-		ns[i] = cost;
-		ratio[i] = base ? (double)cost / base : 0;
-	}
-	r.ns = median(ns, RUNS);
-	r.ratio = median(ratio, RUNS);
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	r.med = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	r.min = s[0];
+	r.max = s[n - 1];
 	return r;
 }
 
-static void empty_row(const uint8_t *f, size_t len)
+static double thread_ns(void)
 {
-	double ns[RUNS];
+	struct timespec ts;
 
-	run(empty_fd, f, len);
-	for (int i = 0; i < RUNS; i++)
-		ns[i] = run(empty_fd, f, len);
-	printf("| empty XDP program (XDP_PASS) | %.0f | 1.00 | - |\n", median(ns, RUNS));
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static void row(const char *name, struct result r)
+/* Runs f repeat times through fd; thread CPU ns per run. */
+static double run(int fd, const uint8_t *f, size_t len, __u32 *kdur, __u32 *retval)
 {
-	printf("| %s | %.0f | %.2f | %s |\n", name, r.ns, r.ratio,
-	       r.path_ok ? "every run" : "**NO: some runs took another path**");
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = len,
+		    .repeat = repeat);
+	double t0 = thread_ns();
+
+	if (bpf_prog_test_run_opts(fd, &o))
+		die("BPF_PROG_TEST_RUN");
+	*kdur = o.duration;
+	*retval = o.retval;
+	return (thread_ns() - t0) / repeat;
 }
 
-static void header(const char *first)
+/* Times the three programs on f, runs rounds; checks the gate's path. */
+static void measure(const uint8_t *f, size_t len, __u32 want, struct sample *s)
 {
-	printf("| %s | ns/packet | x empty | path check |\n|---|---:|---:|---|\n", first);
+	struct lab_stats a, b;
+
+	memset(s, 0, sizeof(*s));
+	s->path_ok = 1;
+	for (int p = 0; p < N_PROGS; p++) {	/* warm caches and map entries */
+		__u32 kd;
+
+		run(prog_fd[p], f, len, &kd, &s->retval[p]);
+	}
+	for (int r = 0; r < runs; r++) {
+		for (int i = 0; i < N_PROGS; i++) {
+			int p = (r + i) % N_PROGS;
+			__u32 rv;
+
+			if (p == P_GATE && lab_stats(&lab, &a))
+				die("reading stats");
+			s->ns[p][r] = run(prog_fd[p], f, len, &s->kdur[p][r], &rv);
+			if (p == P_GATE) {
+				if (lab_stats(&lab, &b))
+					die("reading stats");
+				if (b.packets[want] - a.packets[want] != repeat)
+					s->path_ok = 0;
+			}
+		}
+	}
 }
 
-/* Adds verified flows until the map holds n of them (test flow excluded). */
+static struct stat3 ratio(const struct sample *s, int num, int den)
+{
+	double v[MAX_RUNS];
+
+	for (int r = 0; r < runs; r++)
+		v[r] = s->ns[den][r] > 0 ? s->ns[num][r] / s->ns[den][r] : 0;
+	return stats(v, runs);
+}
+
+static void json_sample(FILE *j, const struct sample *s)
+{
+	for (int p = 0; p < N_PROGS; p++) {
+		fprintf(j, "\"%s\":{\"ns\":[", prog_name[p]);
+		for (int r = 0; r < runs; r++)
+			fprintf(j, "%s%.3f", r ? "," : "", s->ns[p][r]);
+		fprintf(j, "],\"kernel_ns\":[");
+		for (int r = 0; r < runs; r++)
+			fprintf(j, "%s%u", r ? "," : "", s->kdur[p][r]);
+		fprintf(j, "],\"retval\":%u},", s->retval[p]);
+	}
+	fprintf(j, "\"path_ok\":%s", s->path_ok ? "true" : "false");
+}
+
+/* ---- the cases ---- */
+
+struct flowspec {
+	const char *src4, *src6;
+	uint16_t sport, dport;
+	uint8_t flags;
+	uint16_t payload;
+};
+
+static const char *const DST4 = "192.0.2.10", *const DST6 = "2001:db8:ffff::10";
+
+static size_t build(const struct flowspec *fs, int v6, struct fspec *s, uint8_t *f)
+{
+	fr_tcp(s, v6, v6 ? fs->src6 : fs->src4, v6 ? DST6 : DST4, fs->sport,
+	       fs->dport, fs->flags);
+	if (fs->flags != FR_SYN)
+		s->tcp_opt_len = 12;	/* timestamps, as on an established flow */
+	s->payload_len = fs->payload;
+	return frame_build(s, f);
+}
+
+static struct gate_cfg cfg_default(void)
+{
+	struct gate_cfg c;
+
+	memset(&c, 0, sizeof(c));
+	c.mode = GATE_ENFORCE;
+	c.pending_max_packets = AOPGATE_DEF_PENDING_PACKETS;
+	c.pending_max_age_ns = AOPGATE_DEF_PENDING_AGE_NS;
+	c.syn_rate = AOPGATE_DEF_SYN_RATE;
+	c.syn_burst = AOPGATE_DEF_SYN_BURST;
+	return c;
+}
+
+enum case_id {
+	C_VERIFIED, C_PENDING, C_SYN, C_RATELIMIT, C_UNKNOWN, C_PENALTY,
+	C_NOT_ALLOWED, C_BACKEND, C_OTHER, N_CASES
+};
+
+struct casedef {
+	const char *name;
+	__u32 counter;
+	struct flowspec fs;
+};
+
+/* Every case has its own source or source port, so no seed disturbs another. */
+static const struct casedef cases[N_CASES] = {
+	[C_VERIFIED] = { "verified flow", CNT_PASS_VERIFIED,
+		{ "198.51.100.7", "2001:db8:1:2::7", 40000, 443, FR_ACK | FR_PSH, 100 } },
+	[C_PENDING] = { "handshake under way (pending)", CNT_PASS_PENDING,
+		{ "198.51.100.7", "2001:db8:1:2::7", 40001, 443, FR_ACK | FR_PSH, 100 } },
+	[C_SYN] = { "SYN admitted", CNT_PASS_SYN,
+		{ "198.51.100.7", "2001:db8:1:2::7", 40002, 443, FR_SYN, 0 } },
+	[C_RATELIMIT] = { "SYN over the source's rate", CNT_DROP_RATELIMIT,
+		{ "198.51.100.9", "2001:db8:9:9::9", 40003, 443, FR_SYN, 0 } },
+	[C_UNKNOWN] = { "stray ACK", CNT_DROP_UNKNOWN,
+		{ "198.51.100.7", "2001:db8:1:2::7", 40004, 443, FR_ACK, 0 } },
+	[C_PENALTY] = { "SYN from a penalized source", CNT_DROP_PENALTY,
+		{ "198.51.100.66", "2001:db8:66::66", 40005, 443, FR_SYN, 0 } },
+	[C_NOT_ALLOWED] = { "SYN from outside the allowlist", CNT_DROP_NOT_ALLOWED,
+		{ "198.51.100.77", "2001:db8:77::77", 40006, 443, FR_SYN, 0 } },
+	[C_BACKEND] = { "to the BACKEND port", CNT_DROP_BACKEND,
+		{ "198.51.100.7", "2001:db8:1:2::7", 40007, 8080, FR_ACK | FR_PSH, 100 } },
+	[C_OTHER] = { "to an unprotected port", CNT_PASS_OTHER,
+		{ "198.51.100.7", "2001:db8:1:2::7", 40008, 22, FR_ACK | FR_PSH, 100 } },
+};
+
+/* Seeds the maps and the knobs case c needs; the frame is in s. */
+static void prepare(enum case_id c, const struct fspec *s)
+{
+	struct gate_cfg cfg = cfg_default();
+	struct flow_key k = fr_key(s);
+	__u64 now = lab_now();
+
+	switch (c) {
+	case C_VERIFIED:
+		if (lab_verify(&lab, &k, 0))
+			die("seeding verified");
+		break;
+	case C_PENDING:
+		/* A budget no repeat count exhausts: every run stays in budget. */
+		cfg.pending_max_packets = UINT32_MAX;
+		cfg.pending_max_age_ns = 3600 * SEC_NS;
+		if (lab_pend(&lab, &k, now, 1))
+			die("seeding pending");
+		break;
+	case C_SYN:
+		/*
+		 * The same SYN again finds its own pending entry; with age 0
+		 * that entry is always aged out, so every run re-admits it
+		 * (token bucket, LRU update) as a new connection on a reused
+		 * tuple would be.
+		 */
+		cfg.pending_max_age_ns = 0;
+		cfg.syn_rate = SEC_NS;
+		cfg.syn_burst = 1ull << 40;
+		break;
+	case C_RATELIMIT: {
+		/* The bucket of a source that flooded: its next token is an hour away. */
+		struct src_key sk;
+		struct syn_bucket b = { .tat_ns = now + 3600 * SEC_NS };
+
+		memset(&sk, 0, sizeof(sk));
+		memcpy(sk.addr, s->src, s->ipv6 ? 8 : 16);
+		if (bpf_map_update_elem(lab.syn_rl, &sk, &b, BPF_ANY))
+			die("seeding syn_rl");
+		break;
+	}
+	case C_PENALTY:
+		if (lab_penalize(&lab, s->src, now + 3600 * SEC_NS))
+			die("seeding penalty");
+		break;
+	case C_NOT_ALLOWED: {
+		uint8_t a[16];
+
+		cfg.flags |= GATE_F_ALLOWLIST;
+		fr_addr(a, "203.0.113.0");	/* someone else's /24 */
+		if (lab_allow(&lab, a, 96 + 24))
+			die("seeding allow_src");
+		break;
+	}
+	default:
+		break;
+	}
+	if (lab_set_cfg(&lab, &cfg))
+		die("configuring the gate");
+}
+
+/* ---- programs ---- */
+
+static const char *xdp_filter_obj(const char *given)
+{
+	static char found[512];
+	glob_t g;
+
+	if (given)
+		return given;
+	if (glob(XF_OBJ_GLOB, 0, NULL, &g) || g.gl_pathc == 0) {
+		fprintf(stderr, "xdp_cost: no %s: install xdp-tools (scripts/deps.sh --bench)\n",
+			XF_OBJ_GLOB);
+		exit(1);
+	}
+	snprintf(found, sizeof(found), "%s", g.gl_pathv[0]);
+	globfree(&g);
+	return found;
+}
+
+/*
+ * Loads xdp-filter's TCP program with nothing pinned and adds the rule
+ * `xdp-filter port 443 --mode dst --proto tcp`: drop TCP to port 443.
+ */
+static struct bpf_object *load_xdp_filter(const char *path, int *fd)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	struct bpf_program *prog;
+	struct bpf_map *m, *ports = NULL;
+
+	if (!obj)
+		die(path);
+	bpf_object__for_each_map(m, obj) {
+		if (bpf_map__set_pin_path(m, NULL))
+			die("unpinning xdp-filter's maps");
+		if (!strcmp(bpf_map__name(m), "filter_ports"))
+			ports = m;
+	}
+	if (!ports) {
+		errno = ENOENT;
+		die("xdp-filter object without filter_ports");
+	}
+	if (bpf_object__load(obj))
+		die("loading xdp-filter");
+	prog = bpf_object__next_program(obj, NULL);
+	if (!prog)
+		die("xdp-filter object without a program");
+	*fd = bpf_program__fd(prog);
+	{
+		/* The key is the port as the packet carries it (network order). */
+		__u32 key = htons(443);
+		int ncpu = bpf_map__type(ports) == BPF_MAP_TYPE_PERCPU_ARRAY ?
+			   libbpf_num_possible_cpus() : 1;
+		__u64 v[ncpu];
+
+		for (int i = 0; i < ncpu; i++)
+			v[i] = XF_FLAG_DST | XF_FLAG_TCP;
+		if (bpf_map_update_elem(bpf_map__fd(ports), &key, v, BPF_ANY))
+			die("adding xdp-filter's port rule");
+	}
+	return obj;
+}
+
+/* Adds verified flows until the map holds n of them besides the test flows. */
 static void fill_verified(__u32 *have, __u32 n)
 {
 	enum { CHUNK = 8192 };
@@ -124,13 +366,13 @@ static void fill_verified(__u32 *have, __u32 n)
 			__u32 id = *have + i;
 			struct flow_key *k = &keys[i];
 
-			/* 10.0.0.0/8 clients, one flow each: never the test flow. */
+			/* 10.0.0.0/8 clients, one flow each: never a test flow. */
 			k->saddr[10] = k->saddr[11] = 0xff;
 			k->saddr[12] = 10;
 			k->saddr[13] = id >> 16;
 			k->saddr[14] = id >> 8;
 			k->saddr[15] = id;
-			fr_addr(k->daddr, "192.0.2.10");
+			fr_addr(k->daddr, DST4);
 			k->sport = htons(1024 + id % 50000);
 			k->dport = htons(443);
 			k->proto = 6;
@@ -141,112 +383,195 @@ static void fill_verified(__u32 *have, __u32 n)
 	}
 }
 
+/* ---- output ---- */
+
+static void fmt_ratio(char *buf, size_t n, struct stat3 r)
+{
+	snprintf(buf, n, "%.2f (%.2f-%.2f)", r.med, r.min, r.max);
+}
+
+static void case_row(const char *name, const char *fam, const struct sample *s)
+{
+	char re[48], rf[48];
+
+	fmt_ratio(re, sizeof(re), ratio(s, P_GATE, P_EMPTY));
+	fmt_ratio(rf, sizeof(rf), ratio(s, P_GATE, P_FILTER));
+	printf("| %s | %s | %.1f | %.1f | %.1f | %s | %s | %s |\n", name, fam,
+	       stats(s->ns[P_GATE], runs).med, stats(s->ns[P_EMPTY], runs).med,
+	       stats(s->ns[P_FILTER], runs).med, re, rf,
+	       s->path_ok ? "every run" : "**NO: some runs took another path**");
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: xdp_cost [-r REPEAT] [-n RUNS] [-f FLOWS,...] "
+			"[-x XDPFILTER.o] [-j OUT.json]\n");
+	exit(2);
+}
+
 int main(int argc, char **argv)
 {
+	static struct sample res[N_CASES][2], scan[MAX_SIZES][3];
+	__u32 sizes[MAX_SIZES] = { 1000, 100000, 1000000 }, have = 0, max_size = 0;
+	int nsizes = 3, opt, fail_fast = 0, fail_filter = 0;
+	const char *xf_path = NULL, *json = NULL;
+	struct bpf_object *xf;
 	struct empty_bpf *empty;
-	struct gate_cfg c = lab_cfg_default();
 	struct fspec s;
-	struct flow_key k;
 	uint8_t f[FRAME_MAX];
 	size_t len;
-	__u32 have = 0;
-	static const __u32 sizes[] = { 1000, 100000, 1000000 };
+	FILE *j = NULL;
 
-	if (argc > 1)
-		repeat = strtoul(argv[1], NULL, 0);
-	if (lab_open(&lab, 1u << 20, 4096))
+	while ((opt = getopt(argc, argv, "r:n:f:x:j:")) != -1) {
+		switch (opt) {
+		case 'r':
+			repeat = strtoul(optarg, NULL, 0);
+			break;
+		case 'n':
+			runs = atoi(optarg);
+			break;
+		case 'f': {
+			char *p = optarg;
+
+			for (nsizes = 0; *p && nsizes < MAX_SIZES; nsizes++) {
+				sizes[nsizes] = strtoul(p, &p, 0);
+				if (*p == ',')
+					p++;
+			}
+			break;
+		}
+		case 'x':
+			xf_path = optarg;
+			break;
+		case 'j':
+			json = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (repeat < 1 || runs < 1 || runs > MAX_RUNS || nsizes < 1)
+		usage();
+	for (int i = 0; i < nsizes; i++) {
+		if (sizes[i] < 8)
+			usage();
+		if (sizes[i] > max_size)
+			max_size = sizes[i];
+	}
+	libbpf_set_print(libbpf_quiet);
+
+	if (lab_open(&lab, max_size + 16, 4096))
 		die("loading the gate");
 	empty = empty_bpf__open_and_load();
 	if (!empty)
 		die("loading the empty program");
-	empty_fd = bpf_program__fd(empty->progs.empty_xdp);
-
-	/*
-	 * SYN admission under repeat: the same SYN again finds its own
-	 * pending entry; with pending_max_age_ns 0 that entry is always
-	 * aged out, so every run re-admits it (token bucket, LRU update)
-	 * as a new connection on a reused tuple would be.
-	 */
-	c.pending_max_age_ns = 0;
-	c.syn_rate = 1000000000;
-	c.syn_burst = 1ull << 40;
-	if (lab_set_cfg(&lab, &c) || lab_set_port(&lab, 443, PORT_GATE) ||
-	    lab_set_port(&lab, 8080, PORT_BACKEND))
+	xf_path = xdp_filter_obj(xf_path);
+	xf = load_xdp_filter(xf_path, &prog_fd[P_FILTER]);
+	prog_fd[P_EMPTY] = bpf_program__fd(empty->progs.empty_xdp);
+	prog_fd[P_GATE] = lab.prog[LAB_XDP];
+	if (lab_set_port(&lab, 443, PORT_GATE) || lab_set_port(&lab, 8080, PORT_BACKEND))
 		die("configuring the gate");
 
-	fr_tcp(&s, 0, "198.51.100.7", "192.0.2.10", 40000, 443, FR_ACK | FR_PSH);
-	s.tcp_opt_len = 12;
-	s.payload_len = 100;
-	len = frame_build(&s, f);
+	printf("### Per-packet cost of each verdict path\n\n"
+	       "BPF_PROG_TEST_RUN, repeat %u, %d rounds; ns/packet medians (thread CPU time).\n"
+	       "Ratios: median (min-max) of the per-round ratios. xdp-filter: %s\n"
+	       "with `port 443` (drops TCP to 443, passes the rest).\n\n"
+	       "| verdict path (gate counter) | IP | gate ns | empty ns | xdp-filter ns "
+	       "| gate / empty | gate / xdp-filter | path check |\n"
+	       "|---|---|---:|---:|---:|---:|---:|---|\n",
+	       repeat, runs, xf_path);
+	for (int c = 0; c < N_CASES; c++) {
+		for (int v6 = 0; v6 < 2; v6++) {
+			char name[96];
 
-	printf("Per-packet cost, BPF_PROG_TEST_RUN (XDP), repeat %u, median of %d runs.\n"
-	       "ns/packet is the kernel's duration (an integer mean). Ratios are to the\n"
-	       "empty XDP program run right before on the same frame, median of the 5\n"
-	       "ratios. Path check: every run was counted under the row's verdict.\n\n",
-	       repeat, RUNS);
-	header("case");
-	empty_row(f, len);
+			len = build(&cases[c].fs, v6, &s, f);
+			prepare(c, &s);
+			measure(f, len, cases[c].counter, &res[c][v6]);
+			snprintf(name, sizeof(name), "%s (%s)", cases[c].name,
+				 lab_cnt_name(cases[c].counter));
+			case_row(name, v6 ? "v6" : "v4", &res[c][v6]);
+			if (ratio(&res[c][v6], P_GATE, P_FILTER).med >= 1)
+				fail_filter++;
+			if ((c == C_VERIFIED || c == C_UNKNOWN) &&
+			    ratio(&res[c][v6], P_GATE, P_EMPTY).med > 2)
+				fail_fast++;
+		}
+	}
 
-	k = fr_key(&s);
-	if (lab_verify(&lab, &k, 0))
-		die("seeding verified");
-	row("verified flow, IPv4 (pass-verified)", measure(f, len, CNT_PASS_VERIFIED));
+	printf("\n### Verified-flow fast path against the size of `verified`\n\n"
+	       "| flows in verified | verified v4 ns | / empty | verified v6 / empty "
+	       "| stray ACK v4 (a miss) / empty | path check |\n"
+	       "|---:|---:|---:|---:|---:|---|\n");
+	for (int i = 0; i < nsizes; i++) {
+		static const enum case_id sc[3] = { C_VERIFIED, C_VERIFIED, C_UNKNOWN };
+		char r[3][48];
+		int ok = 1;
+
+		fill_verified(&have, sizes[i] - 2);	/* + the v4 and v6 test flows */
+		for (int k = 0; k < 3; k++) {
+			int v6 = k == 1;
+
+			len = build(&cases[sc[k]].fs, v6, &s, f);
+			prepare(sc[k], &s);
+			measure(f, len, cases[sc[k]].counter, &scan[i][k]);
+			fmt_ratio(r[k], sizeof(r[k]), ratio(&scan[i][k], P_GATE, P_EMPTY));
+			ok &= scan[i][k].path_ok;
+		}
+		printf("| %u | %.1f | %s | %s | %s | %s |\n", sizes[i],
+		       stats(scan[i][0].ns[P_GATE], runs).med, r[0], r[1], r[2],
+		       ok ? "every run" : "**NO**");
+	}
+
+	printf("\nTargets (medians of this run):\n");
+	printf("* verified pass and stray-ACK drop within 2x the empty program: %s\n",
+	       fail_fast ? "**not met**" : "met");
+	printf("* every path cheaper than xdp-filter with a port rule: %s\n",
+	       fail_filter ? "**not met**" : "met");
 	{
-		struct fspec s6;
-		uint8_t f6[FRAME_MAX];
-		size_t len6;
-		struct flow_key k6;
+		double first = ratio(&scan[0][0], P_GATE, P_EMPTY).med;
+		double last = ratio(&scan[nsizes - 1][0], P_GATE, P_EMPTY).med;
+		double flat = first > 0 ? last / first : 0;
 
-		fr_tcp(&s6, 1, "2001:db8:1:2::7", "2001:db8:ffff::10", 40000, 443,
-		       FR_ACK | FR_PSH);
-		s6.tcp_opt_len = 12;
-		s6.payload_len = 100;
-		len6 = frame_build(&s6, f6);
-		k6 = fr_key(&s6);
-		if (lab_verify(&lab, &k6, 0))
-			die("seeding verified");
-		row("verified flow, IPv6 (pass-verified)", measure(f6, len6, CNT_PASS_VERIFIED));
+		printf("* verified pass flat from %u to %u flows (within 10%%): %.2fx, %s\n",
+		       sizes[0], sizes[nsizes - 1], flat,
+		       flat <= 1.10 ? "met" : "**not met**");
 	}
 
-	s.sport = 40001;
-	s.flags = FR_ACK;
-	s.payload_len = 0;
-	len = frame_build(&s, f);
-	row("stray ACK, IPv4 (drop-unknown)", measure(f, len, CNT_DROP_UNKNOWN));
-
-	s.sport = 40002;
-	s.flags = FR_SYN;
-	s.tcp_opt_len = 20;
-	len = frame_build(&s, f);
-	row("SYN admitted, IPv4 (pass-syn)", measure(f, len, CNT_PASS_SYN));
-
-	fr_addr(s.src, "198.51.100.66");
-	if (lab_penalize(&lab, s.src, lab_now() + 3600 * SEC_NS))
-		die("seeding penalty");
-	len = frame_build(&s, f);
-	row("SYN from a penalized source, IPv4 (drop-penalty)", measure(f, len, CNT_DROP_PENALTY));
-
-	fr_tcp(&s, 0, "198.51.100.7", "192.0.2.10", 40000, 22, FR_ACK | FR_PSH);
-	s.tcp_opt_len = 12;
-	s.payload_len = 100;
-	len = frame_build(&s, f);
-	row("TCP to an unprotected port, IPv4 (pass-other)", measure(f, len, CNT_PASS_OTHER));
-
-	printf("\nVerified-flow fast path (IPv4) against the size of `verified`:\n\n");
-	header("flows in verified");
-	fr_tcp(&s, 0, "198.51.100.7", "192.0.2.10", 40000, 443, FR_ACK | FR_PSH);
-	s.tcp_opt_len = 12;
-	s.payload_len = 100;
-	len = frame_build(&s, f);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		char name[32];
-
-		fill_verified(&have, sizes[i] - 2);	/* + the IPv4 and IPv6 test flows */
-		snprintf(name, sizeof(name), "%u", sizes[i]);
-		row(name, measure(f, len, CNT_PASS_VERIFIED));
+	if (json) {
+		j = fopen(json, "w");
+		if (!j)
+			die(json);
+		fprintf(j, "{\"repeat\":%u,\"runs\":%d,\"xdp_filter\":\"%s\",\"cases\":[",
+			repeat, runs, xf_path);
+		for (int c = 0; c < N_CASES; c++)
+			for (int v6 = 0; v6 < 2; v6++) {
+				fprintf(j, "%s{\"case\":\"%s\",\"counter\":\"%s\",\"family\":\"%s\",",
+					c || v6 ? "," : "", cases[c].name,
+					lab_cnt_name(cases[c].counter), v6 ? "ipv6" : "ipv4");
+				json_sample(j, &res[c][v6]);
+				fprintf(j, "}");
+			}
+		fprintf(j, "],\"scan\":[");
+		for (int i = 0; i < nsizes; i++)
+			for (int k = 0; k < 3; k++) {
+				fprintf(j, "%s{\"flows\":%u,\"case\":\"%s\",\"family\":\"%s\",",
+					i || k ? "," : "", sizes[i],
+					k == 2 ? "stray ACK" : "verified flow",
+					k == 1 ? "ipv6" : "ipv4");
+				json_sample(j, &scan[i][k]);
+				fprintf(j, "}");
+			}
+		fprintf(j, "]}\n");
+		if (fclose(j))
+			die(json);
 	}
 
+	bpf_object__close(xf);
 	empty_bpf__destroy(empty);
 	lab_close(&lab);
+	for (int c = 0; c < N_CASES; c++)
+		for (int v6 = 0; v6 < 2; v6++)
+			if (!res[c][v6].path_ok)
+				return 1;
 	return 0;
 }
