@@ -33,7 +33,7 @@ BINS      := $(patsubst user/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test test-unit test-system bench-xdp clean install demo demo-down
+.PHONY: all deps test test-unit test-system bench clean install demo demo-down
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(BPF_OBJS) $(UNIT_BINS)
@@ -76,12 +76,23 @@ test-unit: all
 test-system: all
 	@scripts/run-tests.sh --system-only $(BUILD)
 
-# Per-packet cost of the gate against an empty XDP program (BPF_PROG_TEST_RUN).
-bench-xdp: $(BUILD)/tests/xdp_cost
-	$(BUILD)/tests/xdp_cost
+# Benchmarks (tests/bench/run): every part, or some with BENCH="xdp flood".
+# Parts: xdp flood reject handshake relay siege. Bench-only packages:
+# scripts/deps.sh --bench. `make test` runs a smoke version of each.
+BENCH      ?= xdp flood reject handshake relay siege
+BENCH_BINS := $(BUILD)/tests/xdp_cost $(BUILD)/tests/tlsload $(BUILD)/tests/upstream
+
+all: $(BENCH_BINS)
+
+bench: all
+	@scripts/deps.sh --bench
+	@tests/bench/run --build $(BUILD) $(BENCH)
 
 $(BUILD)/tests/xdp_cost: tests/bench/xdp_cost.c tests/unit/frame.h tests/unit/gatelab.h $(SKELS) | deps $(BUILD)/.dir
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(PKG_CFLAGS) $< $(PKG_LIBS) -o $@
+
+$(BUILD)/tests/tlsload $(BUILD)/tests/upstream: $(BUILD)/tests/%: tests/bench/%.c | deps $(BUILD)/.dir
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $< $(PKG_LIBS) -lpthread -lm -o $@
 
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the packages aopgate needs to build and test, with apt-get.
+# Installs the packages aopgate needs to build and test, with apt-get;
+# with --bench, also those only the full benchmarks (make bench) use.
 # Idempotent: when everything is present it only asks dpkg and exits.
 set -euo pipefail
 
@@ -10,7 +11,12 @@ pkgs=(
 	# tests
 	bats bats-support bats-assert iproute2 curl openssl nginx-light
 	tcpdump procps socat jq hping3
+	# tests: the benchmarks' smoke run (xdp-filter, the floods' baseline,
+	# the proxies the agent is compared with)
+	xdp-tools netsniff-ng iptables ethtool haproxy libnginx-mod-stream
 )
+# bench: the plots of make bench
+[ "${1:-}" = --bench ] && pkgs+=(gnuplot-nox)
 
 missing=()
 for p in "${pkgs[@]}"; do
