@@ -131,10 +131,18 @@ static void set_timeout(int fd, double until)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-static void conn_close(struct conn *c)
+/*
+ * Closes with a close_notify when the exchange went well. Freeing an SSL
+ * without a shutdown would also mark its session not resumable.
+ */
+static void conn_close(struct conn *c, enum outcome o)
 {
 	if (c->ssl) {
-		SSL_set_quiet_shutdown(c->ssl, 1);
+		if (o != O_OK)
+			SSL_set_quiet_shutdown(c->ssl, 1);
+		ERR_clear_error();
+		SSL_shutdown(c->ssl);
+		ERR_clear_error();
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}
@@ -340,7 +348,7 @@ static void run_conn(struct worker *w)
 			}
 		}
 		w->count[o]++;
-		conn_close(&c);
+		conn_close(&c, o);
 	}
 }
 
@@ -353,7 +361,7 @@ static void run_rr(struct worker *w)
 	pthread_barrier_wait(&ready);
 	if (o != O_OK) {
 		w->count[o]++;
-		conn_close(&c);
+		conn_close(&c, o);
 		return;
 	}
 	while (more()) {
@@ -366,7 +374,7 @@ static void run_rr(struct worker *w)
 			break;
 		lat_add(w, (now_s() - t0) * 1e6);
 	}
-	conn_close(&c);
+	conn_close(&c, o);
 }
 
 /* bulk: one huge response, read until the common window closes. */
@@ -384,7 +392,7 @@ static void run_bulk(struct worker *w)
 			o = O_OK;
 	}
 	w->count[o]++;
-	conn_close(&c);
+	conn_close(&c, o);
 }
 
 static void *worker_main(void *arg)
