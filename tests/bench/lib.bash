@@ -362,7 +362,7 @@ haproxy_conf() {
 	cat >"$1" <<-EOC
 	global
 		nbthread $WORKERS
-		maxconn 20000
+		maxconn 4096
 		ssl-default-bind-options ssl-min-ver TLSv1.2
 	defaults
 		mode tcp
@@ -425,7 +425,7 @@ server_up() {
 		need_agent
 		gate_attach "$IF_E0" "$IF_S0"
 		agent_conf "$BT/aopgate-$t.conf" "$t"
-		"$AOPGATED" -t -c "$BT/aopgate-$t.conf" >>"$BT/aopgated.log" 2>&1 ||
+		timeout 30 "$AOPGATED" -t -c "$BT/aopgate-$t.conf" >>"$BT/aopgated.log" 2>&1 ||
 			die "aopgated -t rejects the bench configuration: $(tail -3 "$BT/aopgated.log")"
 		spawn aopgated "${BL}o" "$AOPGATED" -c "$BT/aopgate-$t.conf"
 		;;

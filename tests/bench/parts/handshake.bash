@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Part 4: what a legitimate connection's handshake costs the origin. Full
+# mutual-TLS 1.3 handshakes (then resumed ones, from session tickets) with
+# ECDSA P-256 and with RSA-2048 certificates (server and client alike),
+# each followed by one small request relayed to the same plain upstream,
+# for aopgated, nginx's stream module (ssl_verify_client on) and HAProxy
+# (mode tcp, verify required); same certificates, same client. The floor:
+# what `openssl speed` says the handshake's public-key operations cost.
+
+HS_SERVERS=(aopgated nginx haproxy)
+
+# speed_floor: the public-key work one server-side TLS 1.3 handshake needs,
+# from `openssl speed` on this machine, one core, as JSON. Full handshake
+# with a client certificate: an X25519 key share (keygen and derive), the
+# server's CertificateVerify signature, and two verifications (the
+# client's CertificateVerify and its certificate's signature by the CA).
+# Resumed (psk_dhe_ke): the X25519 share only.
+speed_floor() {
+	openssl speed -seconds 1 -mr ecdsap256 rsa2048 ecdhx25519 2>/dev/null |
+		awk -F: '
+			/^\+F2:/ { rs = $4; rv = $5 }
+			/^\+F4:/ { es = $4; ev = $5 }
+			/^\+F5:/ { x = $4 }
+			END {
+				printf "{\"x25519_ops\":%f,\"ecdsa_sign\":%f,\"ecdsa_verify\":%f,", x, es, ev
+				printf "\"rsa_sign\":%f,\"rsa_verify\":%f,", rs, rv
+				printf "\"floor_us\":{\"ec\":{\"full\":%f,\"resumed\":%f},", \
+					1e6 * (2 / x + 1 / es + 2 / ev), 1e6 * 2 / x
+				printf "\"rsa\":{\"full\":%f,\"resumed\":%f}}}\n", \
+					1e6 * (2 / x + 1 / rs + 2 / rv), 1e6 * 2 / x
+			}'
+}
+
+part_handshake() {
+	local rounds=3 n=200 t r s k flags
+	[ "$SMOKE" = 1 ] && rounds=1 n=6
+	need_agent
+	need nginx haproxy openssl jq
+	lab_up
+	PKI=$BT/pki
+	pki_make "$PKI" || die "cannot make the PKI"
+	WORKERS=2
+	upstream_up
+	for t in ec rsa; do
+		for s in "${HS_SERVERS[@]}"; do
+			server_up "$s" "$t"
+		done
+		for r in $(seq "$rounds"); do
+			for s in "${HS_SERVERS[@]}"; do
+				origin_of "$s"
+				for k in full resumed; do
+					flags=()
+					[ $k = resumed ] && flags=(-R)
+					measure "${BL}e" conn -c "$ORIGIN_E4:${PORT[$s]}" -n "$n" -P 2 \
+						-C "$PKI/client-$t.pem" -K "$PKI/client-$t.key" "${flags[@]}" |
+						jq -c --arg s "$s" --arg t "$t" --arg k "$k" --argjson r "$r" \
+							'. + {server: $s, keys: $t, handshake: $k, round: $r}' \
+						>>"$BT/runs.jsonl" || die "tlsload against $s failed"
+				done
+			done
+		done
+		for s in "${HS_SERVERS[@]}"; do
+			server_down "$s"
+		done
+	done
+	jq -s --argjson speed "$(speed_floor)" '{speed: $speed, runs: .}' \
+		"$BT/runs.jsonl" >"$BT/result.json"
+	handshake_table >"$BT/table.md"
+	emit handshake
+}
+
+handshake_table() {
+	cat <<-EOT
+	### Cost of a legitimate handshake (mutual TLS 1.3, then one small request)
+
+	Origin CPU per handshake: run time of the origin's NAPI threads and of the
+	server, divided by the successful requests; per core: 1 s of one core
+	divided by that. Each round runs the three servers back to back; median
+	(min-max) over rounds, ratios to nginx within a round. Resumed: TLS 1.3
+	tickets (psk_dhe_ke), the first handshake of each client thread full.
+	Floor: the public-key operations of one handshake by \`openssl speed\`.
+
+	| certificates | handshake | server | ok | resumed | origin CPU us per handshake | handshakes/s per core | / nginx |
+	|---|---|---|---:|---:|---:|---:|---:|
+	EOT
+	jq -r "$JQ_STATS"'
+		.runs as $runs | .speed as $sp |
+		def per: .origin_ns / 1000 / ([.ok, 1] | max);
+		def base($t; $k; $r): $runs[] | select(.server == "nginx" and .keys == $t and
+			.handshake == $k and .round == $r) | per;
+		{ec: "ECDSA P-256", rsa: "RSA-2048"} as $kn |
+		{aopgated: "aopgated", nginx: "nginx stream, ssl_verify_client on",
+		 haproxy: "HAProxy, verify required"} as $sn |
+		("ec", "rsa") as $t | ("full", "resumed") as $k |
+		(("aopgated", "nginx", "haproxy") as $s |
+		 [$runs[] | select(.server == $s and .keys == $t and .handshake == $k)] as $x |
+		 select($x | length > 0) |
+		 "| \($kn[$t]) | \($k) | \($sn[$s]) | \($x | map(.ok) | add)/\($x | map(.attempts) | add) " +
+		 "| \($x | map(.resumed) | add) | \($x | map(per) | spread(0)) " +
+		 "| \($x | map(1e6 / per) | median | r(0)) " +
+		 "| \($x | map(per / base($t; $k; .round)) | spread(2)) |"),
+		("| \($kn[$t]) | \($k) | floor: openssl speed | - | - | \($sp.floor_us[$t][$k] | r(0)) " +
+		 "| \(1e6 / $sp.floor_us[$t][$k] | r(0)) | - |")' "$BT/result.json"
+	echo
+	jq -r '"Target: aopgated no more expensive than nginx (full handshakes, median ratio): " +
+		([.runs[] | select(.handshake == "full") | {k: "\(.keys) \(.round)", s: .server, v: (.origin_ns / ([.ok,1]|max))}] |
+		 group_by(.k) | map((map(select(.s == "aopgated"))[0].v) / (map(select(.s == "nginx"))[0].v)) |
+		 sort | .[length / 2 | floor]) as $q |
+		"\(($q * 100 | round) / 100)x, " + (if $q <= 1 then "met" else "**not met**" end) + "."' \
+		"$BT/result.json"
+}

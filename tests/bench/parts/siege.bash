@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Part 6: legitimate traffic under attack. The edge keeps making mTLS
+# requests (a new connection and a full handshake each, at a steady rate)
+# while the stranger namespace runs the floods of part 2 (SYN and stray
+# ACK, trafgen at a fixed rate and count) and a handshake flood without a
+# certificate (from 20 addresses); first quiet, then under attack, with
+# aopgate (gate and agent) and with nginx alone (ssl_verify_client on).
+# Everything runs on this one 2-core machine: the attacker's own CPU
+# competes with the origin's, which a remote attacker's would not.
+
+part_siege() {
+	local secs=10 rate=10 flood_pps=20000 o phase srcs i pids p
+	[ "$SMOKE" = 1 ] && secs=2
+	need_agent
+	need nginx trafgen openssl jq tc
+	lab_up
+	tc -n "${BL}s" qdisc replace dev "$IF_S1" root pfifo limit 10000
+	PKI=$BT/pki
+	pki_make "$PKI" || die "cannot make the PKI"
+	WORKERS=2
+	upstream_up
+	for o in syn ack; do siege_trafgen_conf $o; done
+	srcs=$(for i in $(seq 10 29); do echo "10.66.2.$i"; done | paste -sd,)
+
+	for o in aopgated nginx; do
+		if [ "$o" = nginx ]; then server_up nginx ec http 443; else server_up aopgated ec; fi
+		origin_of "$o"
+		for phase in quiet attack; do
+			pids=()
+			if [ "$phase" = attack ]; then
+				for p in syn ack; do
+					spawn "trafgen-$p" "${BL}s" trafgen --dev "$IF_S1" --conf "$BT/$p.trafgen" \
+						-n $((flood_pps * secs)) --cpus 1 -b "${flood_pps}pps"
+					pids+=("$SPAWNED")
+				done
+				spawn "strangers-$o" "${BL}s" "$BUILD/tests/tlsload" conn -c "$ORIGIN_S4:443" \
+					-P 8 -n 1000000000 -t "$secs" -d 1000 -b "$srcs"
+				pids+=("$SPAWNED")
+			fi
+			[ "$o" = aopgated ] && gate status --json >"$BT/gate-before.json"
+			measure "${BL}e" conn -c "$ORIGIN_E4:443" -r "$rate" -P 2 -n 1000000000 \
+				-t "$secs" -d 2000 -C "$PKI/client-ec.pem" -K "$PKI/client-ec.key" \
+				>"$BT/legit.json" || die "the legitimate client failed"
+			for p in "${pids[@]}"; do
+				wait "$p" 2>/dev/null
+			done
+			siege_record "$o" "$phase" >>"$BT/runs.jsonl"
+		done
+		server_down "$o"
+	done
+	jq -s '{runs: .}' "$BT/runs.jsonl" >"$BT/result.json"
+	siege_table >"$BT/table.md"
+	emit siege
+}
+
+# siege_trafgen_conf FLOOD: as part 2's, with the flooder's own address.
+siege_trafgen_conf() {
+	local da sa flags=syn
+	[ "$1" = ack ] && flags="ack, aseq=drnd()"
+	da=$(ip -n "${BL}o" -br link show "$IF_S0" | awk '{ print $3 }')
+	sa=$(ip -n "${BL}s" -br link show "$IF_S1" | awk '{ print $3 }')
+	cat >"$BT/$1.trafgen" <<-EOC
+	{
+		eth(da=$da, sa=$sa),
+		ipv4(saddr=$STRANGER4, daddr=$ORIGIN_S4, ttl=64),
+		tcp(sp=dinc(1024, 65000), dp=443, $flags, seq=drnd(), win=64240),
+	}
+	EOC
+}
+
+# siege_record ORIGIN PHASE: the legitimate client's figures, what the
+# strangers' handshake flood saw, and what the gate dropped meanwhile.
+siege_record() {
+	local strangers='null' gate='null'
+	[ "$2" = attack ] && strangers=$(tail -1 "$BT/strangers-$1.log")
+	if [ "$1" = aopgated ]; then
+		gate=$(gate status --json | jq -c --slurpfile b "$BT/gate-before.json" '
+			.counters as $a | $b[0].counters as $z |
+			[$a | to_entries[] | select(.key | startswith("drop-")) |
+			 {(.key): (.value.packets - ($z[.key].packets // 0))} | select(.[] > 0)] | add // {}')
+	fi
+	jq -c --arg o "$1" --arg ph "$2" --argjson s "$strangers" --argjson g "$gate" \
+		'{origin: $o, phase: $ph, legit: ., strangers: $s, gate_drops: $g}' "$BT/legit.json"
+}
+
+siege_table() {
+	cat <<-EOT
+	### Legitimate traffic under attack
+
+	The edge: mTLS requests at a steady rate, a new connection and a full
+	handshake each (ECDSA P-256), 2 s deadline. The attack: trafgen SYN and
+	stray-ACK floods at 20k packets/s each and 8 clients without a
+	certificate handshaking back to back from 20 addresses.
+
+	| origin | phase | requests | success | p50 ms | p99 ms | p99 / quiet | the strangers' handshakes | dropped by the gate |
+	|---|---|---:|---:|---:|---:|---:|---|---|
+	EOT
+	jq -r "$JQ_STATS"'
+		.runs as $runs |
+		def quiet($o): $runs[] | select(.origin == $o and .phase == "quiet") | .legit.lat_us.p99;
+		$runs[] |
+		"| \(if .origin == "nginx" then "nginx alone (ssl_verify_client on)" else "aopgate (gate + aopgated)" end) " +
+		"| \(.phase) | \(.legit.attempts) | \(.legit.ok / ([.legit.attempts, 1] | max) * 100 | r(1))% " +
+		"| \(.legit.lat_us.p50 / 1000 | r(1)) | \(.legit.lat_us.p99 / 1000 | r(1)) " +
+		"| \(.legit.lat_us.p99 / quiet(.origin) | r(2)) " +
+		"| \(if .strangers == null then "-" else (.strangers | to_entries |
+			map(select(.key | IN("ok", "http_error", "tls_error", "closed", "connect_timeout",
+				"connect_error", "deadline", "io_error")) | select(.value > 0) |
+				"\(.key) \(.value)") | join(", ")) end) " +
+		"| \(if .gate_drops == null or .gate_drops == {} then "-" else
+			(.gate_drops | to_entries | map("\(.key) \(.value)") | join(", ")) end) |"' \
+		"$BT/result.json"
+	echo
+	jq -r '[.runs[] | select(.origin == "aopgated")] as $a |
+		($a[] | select(.phase == "attack") | .legit) as $x |
+		($a[] | select(.phase == "quiet") | .legit.lat_us.p99) as $q |
+		($x.ok / ([$x.attempts, 1] | max)) as $s | ($x.lat_us.p99 / $q) as $r |
+		"Target with aopgate under attack: success \(($s * 1000 | round) / 10)% (>= 99%), " +
+		"p99 \(($r * 100 | round) / 100)x the quiet one (<= 2x): " +
+		(if $s >= 0.99 and $r <= 2 then "met" else "**not met**" end) + "."' "$BT/result.json"
+}
