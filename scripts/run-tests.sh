@@ -39,6 +39,7 @@ fi
 if [ $system -eq 1 ]; then
 	export AOPGATE_BUILD=$top/$build
 	count "system (bats)" bats --tap "$top/tests/system"
+	count "bench smoke" "$top/tests/bench/run" --smoke --tap --build "$top/$build"
 fi
 
 line="$passed passed, $failed failed"
