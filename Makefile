@@ -80,7 +80,8 @@ test-system: all
 # Parts: xdp flood reject handshake relay siege. Bench-only packages:
 # scripts/deps.sh --bench. `make test` runs a smoke version of each.
 BENCH      ?= xdp flood reject handshake relay siege
-BENCH_BINS := $(BUILD)/tests/xdp_cost $(BUILD)/tests/tlsload $(BUILD)/tests/upstream
+BENCH_BINS := $(BUILD)/tests/xdp_cost $(BUILD)/tests/tlsload $(BUILD)/tests/upstream \
+	      $(BUILD)/tests/xdpflood
 
 all: $(BENCH_BINS)
 
@@ -93,6 +94,15 @@ $(BUILD)/tests/xdp_cost: tests/bench/xdp_cost.c tests/unit/frame.h tests/unit/ga
 
 $(BUILD)/tests/tlsload $(BUILD)/tests/upstream: $(BUILD)/tests/%: tests/bench/%.c | deps $(BUILD)/.dir
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $< $(PKG_LIBS) -lpthread -lm -o $@
+
+$(BUILD)/tests/xdpflood.bpf.o: tests/bench/xdpflood.bpf.c $(BUILD)/vmlinux.h | deps $(BUILD)/.dir
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/xdpflood.skel.h: $(BUILD)/tests/xdpflood.bpf.o
+	$(BPFTOOL) gen skeleton $< name xdpflood_bpf > $@
+
+$(BUILD)/tests/xdpflood: tests/bench/xdpflood.c $(BUILD)/tests/xdpflood.skel.h tests/unit/frame.h | deps
+	$(CC) $(CPPFLAGS) -I$(BUILD)/tests -Itests/unit $(CFLAGS) $(PKG_CFLAGS) $< $(PKG_LIBS) -o $@
 
 clean:
 	rm -rf $(BUILD)
