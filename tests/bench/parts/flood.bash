@@ -2,8 +2,9 @@
 # Part 2: a bounded SYN flood and a stray-ACK flood (a fixed packet count)
 # from the stranger namespace at the origin's port 443 over veth, with
 # nginx (ssl_verify_client on) listening there, against three defences:
-# the gate (native XDP), an `iptables -t raw` DROP rule on the port, and
-# nothing (nginx alone). Three senders:
+# the gate (native XDP), xdp-filter with a rule for the port (stateless
+# native XDP: what XDP itself costs on this path), an `iptables -t raw`
+# DROP rule on the port, and nothing (nginx alone). Three senders:
 #  * xdpflood (tests/bench/xdpflood.c): veth hands its frames to the origin
 #    as XDP frames, the way a NIC's driver does, so a dropped packet never
 #    becomes an skb; faster than the origin, so its ring overflows as a
@@ -17,10 +18,11 @@
 # Rounds interleave the defences, so a noisy neighbour hits all of them
 # alike; ratios are taken within a round.
 
-FLOOD_DEFENCES=(gate iptables nginx)
+FLOOD_DEFENCES=(gate xdp-filter iptables nginx)
 FLOOD_SENDERS=(xdpflood trafgen hping3)
 declare -A FLOOD_NAME=(
 	[gate]="aopgate (native XDP)"
+	[xdp-filter]="xdp-filter port 443 (native XDP)"
 	[iptables]="iptables -t raw DROP"
 	[nginx]="nginx alone (ssl_verify_client on)"
 	[syn]="SYN flood, one source"
@@ -33,6 +35,12 @@ declare -A FLOOD_NAME=(
 defence_on() {
 	case $1 in
 	gate) gate_attach "$IF_E0" "$IF_S0" ;;
+	# xdp-filter pins its maps under /sys/fs/bpf/xdp-filter, shared by
+	# every user of the host: it runs in a mount namespace of its own with
+	# a private bpffs, which goes away with it. The attachment stays.
+	xdp-filter) in_origin unshare -m sh -c "mount -t bpf bpf /sys/fs/bpf &&
+		xdp-filter load -m native -f tcp $IF_S0 && xdp-filter port 443 -m dst -p tcp" \
+		>>"$BT/xdp-filter.log" 2>&1 ;;
 	iptables) in_origin iptables -t raw -A PREROUTING -p tcp --dport 443 -j DROP ;;
 	esac
 }
@@ -40,6 +48,7 @@ defence_on() {
 defence_off() {
 	case $1 in
 	gate) gate_detach ;;
+	xdp-filter) ip -n "${BL}o" link set dev "$IF_S0" xdp off ;;
 	iptables) in_origin iptables -t raw -D PREROUTING -p tcp --dport 443 -j DROP ;;
 	esac
 }
@@ -51,6 +60,10 @@ defence_count() {
 	gate) gate status --json | jq -r '[.counters | to_entries[] | .value.packets] as $all |
 		[.counters | to_entries[] | select(.key | startswith("drop-")) | .value.packets] as $d |
 		"\($all | add // 0) \($d | add // 0)"' ;;
+	# The driver's counters: every packet XDP saw, and those it dropped.
+	xdp-filter) in_origin ethtool -S "$IF_S0" | awk '
+		/rx_queue_[0-9]+_xdp_packets:/ { s += $2 } /rx_queue_[0-9]+_xdp_drops:/ { d += $2 }
+		END { print s + 0, d + 0 }' ;;
 	iptables) in_origin iptables -t raw -nvxL PREROUTING |
 		awk '/dpt:443/ { s += $1 } END { print s + 0, s + 0 }' ;;
 	nginx) in_origin nstat -asz TcpInSegs | awk '/TcpInSegs/ { print $2, 0 }' ;;
@@ -118,7 +131,7 @@ part_flood() {
 	local rounds=3 r d fl snd
 	declare -A count=([xdpflood]=5000000 [trafgen]=500000 [hping3]=50000)
 	[ "$SMOKE" = 1 ] && rounds=1 count=([xdpflood]=3000 [trafgen]=300 [hping3]=300)
-	need hping3 trafgen iptables nginx nstat openssl jq tc
+	need hping3 trafgen xdp-filter iptables nginx nstat ethtool unshare openssl jq tc
 	lab_up
 	# veth pushes back on a full ring only through a qdisc.
 	tc -n "${BL}s" qdisc replace dev "$IF_S1" root pfifo limit 10000
@@ -170,7 +183,7 @@ flood_table() {
 		def base($snd; $fl; $d; $round): $runs[] | select(.sender == $snd and
 			.flood == $fl and .defence == $d and .round == $round) | cpu;
 		("xdpflood", "trafgen", "hping3") as $snd | ("syn", "ack") as $fl |
-		("gate", "iptables", "nginx") as $d |
+		("gate", "xdp-filter", "iptables", "nginx") as $d |
 		[$runs[] | select(.sender == $snd and .flood == $fl and .defence == $d)] as $x |
 		select($x | length > 0) |
 		"| \($names[$snd]) | \($names[$fl]) | \($names[$d]) | \($x[0].packets) " +
