@@ -479,14 +479,16 @@ load() {
 		die "tlsload $* failed: $(tail -3 "$BT/tlsload.log")"
 }
 
-# measure NS ARGS...: tlsload's JSON with the origin's CPU (origin_ns)
-# and the host's ticks around it added.
+# measure NS ARGS...: tlsload's JSON with the origin's CPU added
+# (origin_ns; napi_ns, the part of it in the NAPI threads) and the host's
+# ticks around it.
 measure() {
-	local c0 c1 s0 s1 out
-	c0=$(origin_ns) s0=$(stat_ticks)
+	local c0 c1 n0 n1 s0 s1 out
+	n0=$(napi_ns "$IF_E0" "$IF_S0") c0=$(origin_ns) s0=$(stat_ticks)
 	out=$(load "$@") || exit 1
 	sleep 0.1
-	c1=$(origin_ns) s1=$(stat_ticks)
-	jq -c --argjson cpu "$((c1 - c0))" --argjson ticks "$((s1 - s0))" \
-		'. + {origin_ns: $cpu, host_ticks: $ticks}' <<<"$out"
+	n1=$(napi_ns "$IF_E0" "$IF_S0") c1=$(origin_ns) s1=$(stat_ticks)
+	jq -c --argjson cpu "$((c1 - c0))" --argjson napi "$((n1 - n0))" \
+		--argjson ticks "$((s1 - s0))" \
+		'. + {origin_ns: $cpu, napi_ns: $napi, host_ticks: $ticks}' <<<"$out"
 }
