@@ -63,7 +63,7 @@ $(BUILD)/libaopgate.a: $(LIB_OBJS)
 $(BINS): $(BUILD)/%: user/%.c $(BUILD)/libaopgate.a | deps
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) $< $(BUILD)/libaopgate.a $(PKG_LIBS) -o $@
 
-$(UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libaopgate.a $(SKELS) | deps $(BUILD)/.dir
+$(UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libaopgate.a $(SKELS) | deps $(BUILD)/.dir
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(PKG_CFLAGS) $< $(BUILD)/libaopgate.a $(PKG_LIBS) -o $@
 
 # Unit and packet-level tests, then system tests; one summary line at the end.
