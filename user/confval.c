@@ -453,8 +453,11 @@ int confval_upstream(void *field, const char *v, int line, char *err, size_t err
 		return -1;
 	}
 	if (confval_addr_parse(hp, 0, &u->addr) == 0) {
-		colon = *hp == '[' ? strchr(hp, ']') : strrchr(hp, ':');
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - hp) + (*hp == '['), hp);
+		/* The host is kept without brackets: it feeds inet_pton and SNI. */
+		if (*hp == '[')
+			snprintf(host, sizeof(host), "%.*s", (int)(strchr(hp, ']') - hp - 1), hp + 1);
+		else
+			snprintf(host, sizeof(host), "%.*s", (int)(strrchr(hp, ':') - hp), hp);
 		return confval_str(&u->host, host, line, err, errlen);
 	}
 	colon = strrchr(hp, ':');
