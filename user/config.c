@@ -103,6 +103,8 @@ static const struct config_directive config_dirs[] = {
 	  "a relayed connection with no bytes either way for this long is closed" },
 	{ "linger", confval_duration, AG(linger_ns), "5s", 0,
 	  "how long a closed flow stays verified, so its TCP teardown passes" },
+	{ "drain_timeout", confval_duration, AG(drain_timeout_ns), "30s", 0,
+	  "after SIGTERM, connections still open this long are closed" },
 	{ "max_connections", confval_max_conn, AG(max_connections), "100000", 0,
 	  "connections beyond this are closed at accept" },
 	{ "penalty", confval_duration, AG(penalty_ns), "10s", 0,
@@ -138,6 +140,8 @@ static const struct config_directive config_dirs[] = {
 	  "accepted SHA-256 digests of the client certificate (hex)" },
 	{ "pin_spki_sha256", confval_pins, ST(pin_spki_sha256), NULL, DIR_LIST,
 	  "accepted SHA-256 digests of the client public key (SPKI, hex)" },
+	{ "alpn", confval_strs, ST(alpn), NULL, DIR_LIST,
+	  "protocols offered by ALPN, in preference order (e.g. h2, http/1.1); none if unset" },
 	{ "upstream", confval_upstream, ST(upstream), NULL, 0,
 	  "where verified connections go: IP:PORT or tls://HOST:PORT (required)" },
 	{ "proxy_protocol", confval_pp, ST(proxy_protocol), "off", 0,
@@ -151,6 +155,7 @@ static const struct config_directive config_dirs[] = {
 };
 
 #define N_DIRS (sizeof(config_dirs) / sizeof(config_dirs[0]))
+_Static_assert(N_DIRS <= 64, "the seen masks hold 64 directives");
 
 const char *config_verify_name(enum config_verify v)
 {
@@ -471,6 +476,7 @@ void config_free(struct config *cfg)
 		strs_free(&s->allow_cn);
 		strs_free(&s->allow_san_dns);
 		strs_free(&s->allow_san_uri);
+		strs_free(&s->alpn);
 		free(s->pin_sha256.v);
 		free(s->pin_spki_sha256.v);
 		free(s->upstream.host);
@@ -515,6 +521,14 @@ const struct config_site *config_site_match(const struct config *cfg, const char
 	if (best)
 		return best;
 	return cfg->agent.strict_sni ? NULL : def;
+}
+
+const struct config_site *config_site_by_name(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_sites; i++)
+		if (!strcmp(cfg->sites[i].name, name))
+			return &cfg->sites[i];
+	return NULL;
 }
 
 const struct config_site *config_site_by_id(const struct config *cfg, uint32_t id)

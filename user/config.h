@@ -74,6 +74,7 @@ struct config_site {
 	struct config_strs allow_san_uri;
 	struct config_pins pin_sha256;
 	struct config_pins pin_spki_sha256;
+	struct config_strs alpn;
 	struct config_upstream upstream;
 	enum config_pp proxy_protocol;
 	struct config_path upstream_cert;
@@ -92,6 +93,7 @@ struct config_agent {
 	uint64_t handshake_timeout_ns;
 	uint64_t idle_timeout_ns;
 	uint64_t linger_ns;
+	uint64_t drain_timeout_ns;
 	uint32_t max_connections;
 	uint64_t penalty_ns;
 	uint64_t penalty_max_ns;
@@ -126,6 +128,10 @@ void config_free(struct config *cfg);
  */
 const struct config_site *config_site_match(const struct config *cfg,
 					    const char *sni);
+
+/* config_site_by_name(cfg, name): the site of that exact name, or NULL. */
+const struct config_site *config_site_by_name(const struct config *cfg,
+					      const char *name);
 
 /* config_site_by_id(cfg, id): the site with that id, or NULL. */
 const struct config_site *config_site_by_id(const struct config *cfg,

@@ -26,6 +26,8 @@ struct tls_site {
 	SSL_CTX *ctx;		/* server side */
 	SSL_CTX *up;		/* client side, tls:// upstreams only */
 	STACK_OF(X509_NAME) *ca_names;
+	unsigned char alpn[256];	/* wire format: length-prefixed names */
+	unsigned int alpn_len;
 };
 
 struct tls {
@@ -35,7 +37,19 @@ struct tls {
 };
 
 /* Per-SSL state, in ex_data: the selected site and the SNI verdict. */
-static int tls_site_idx = -1, tls_nosni_idx = -1;
+static int tls_site_idx = -1, tls_nosni_idx = -1, tls_sni_idx = -1;
+
+/* The SNI as sent, kept for the log even when it matched no site. */
+static void sni_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+		     void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	OPENSSL_free(ptr);
+}
 
 /* ---- session ticket keys ---- */
 
@@ -120,7 +134,8 @@ int tls_init(void)
 		return -1;
 	tls_site_idx = SSL_get_ex_new_index(0, "aopgate site", NULL, NULL, NULL);
 	tls_nosni_idx = SSL_get_ex_new_index(0, "aopgate unknown sni", NULL, NULL, NULL);
-	if (tls_site_idx < 0 || tls_nosni_idx < 0)
+	tls_sni_idx = SSL_get_ex_new_index(0, "aopgate sni", NULL, NULL, sni_free);
+	if (tls_site_idx < 0 || tls_nosni_idx < 0 || tls_sni_idx < 0)
 		return -1;
 	tls_tickets_rotate();
 	return ticket_keys[0].valid ? 0 : -1;
@@ -175,6 +190,8 @@ static int server_common(SSL_CTX *ctx)
 			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	/* Tickets carry the session; a server-side cache would only grow. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* A ticket outlives at most two rotations of the key that sealed it. */
+	SSL_CTX_set_timeout(ctx, TLS_TICKET_ROTATE_S);
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1)
 		return -1;
 	return SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) == 1 ? 0 : -1;
@@ -258,6 +275,39 @@ static int load_crl(X509_STORE *store, const struct config_path *p, struct tls_e
 	return 0;
 }
 
+/* The server's preference wins; no common protocol means no ALPN at all. */
+static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		   const unsigned char *in, unsigned int inlen, void *arg)
+{
+	struct tls_site *ts = arg;
+	unsigned char *o;
+
+	(void)ssl;
+	if (SSL_select_next_proto(&o, outlen, ts->alpn, ts->alpn_len, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = o;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static int build_alpn(struct tls_site *ts, const struct config_site *s, struct tls_err *e)
+{
+	for (size_t i = 0; i < s->alpn.n; i++) {
+		size_t l = strlen(s->alpn.v[i]);
+
+		if (l == 0 || l > 255 || ts->alpn_len + 1 + l > sizeof(ts->alpn)) {
+			bad(e, s->line, "site %s: alpn list too long", s->name);
+			return -1;
+		}
+		ts->alpn[ts->alpn_len++] = l;
+		memcpy(ts->alpn + ts->alpn_len, s->alpn.v[i], l);
+		ts->alpn_len += l;
+	}
+	if (ts->alpn_len)
+		SSL_CTX_set_alpn_select_cb(ts->ctx, alpn_cb, ts);
+	return 0;
+}
+
 static int build_site(struct tls *t, const struct config_site *s, struct tls_err *e)
 {
 	struct tls_site *ts = &t->sites[s->id - 1];
@@ -273,6 +323,8 @@ static int build_site(struct tls *t, const struct config_site *s, struct tls_err
 	/* A session resumes only at the site that issued it. */
 	SHA256((const unsigned char *)s->name, strlen(s->name), sid);
 	SSL_CTX_set_session_id_context(ts->ctx, sid, sizeof(sid));
+	if (build_alpn(ts, s, e) < 0)
+		return -1;
 	if (s->client_ca.path) {
 		X509_STORE *store = SSL_CTX_get_cert_store(ts->ctx);
 
@@ -349,6 +401,8 @@ static int hello_cb(SSL *ssl, int *al, void *arg)
 
 	if (SSL_get_ex_data(ssl, tls_site_idx))
 		return SSL_CLIENT_HELLO_SUCCESS;	/* a HelloRetryRequest's second hello */
+	if (r > 0)
+		SSL_set_ex_data(ssl, tls_sni_idx, OPENSSL_strdup(sni));
 	s = r < 0 ? NULL : config_site_match(t->cfg, r ? sni : NULL);
 	if (!s) {
 		SSL_set_ex_data(ssl, tls_nosni_idx, (void *)1);
@@ -448,7 +502,9 @@ int tls_unknown_sni(SSL *ssl)
 
 const char *tls_sni(SSL *ssl)
 {
-	return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	const char *s = SSL_get_ex_data(ssl, tls_sni_idx);
+
+	return s ? s : SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 }
 
 X509_STORE *tls_site_store(struct tls *t, uint32_t site_id)

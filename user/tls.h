@@ -15,6 +15,9 @@
 
 struct tls;
 
+/* How often the agent should call tls_tickets_rotate, in seconds. */
+#define TLS_TICKET_ROTATE_S 3600
+
 /*
  * tls_init(): one-time setup (ex_data slots, the first ticket key).
  * Returns 0 or -1.
@@ -45,7 +48,7 @@ SSL *tls_accept_new(struct tls *t, int fd);
 const struct config_site *tls_site(SSL *ssl);
 int tls_unknown_sni(SSL *ssl);
 
-/* tls_sni(ssl): the server name the client sent, or NULL. */
+/* tls_sni(ssl): the server name the client sent (lower case), or NULL. */
 const char *tls_sni(SSL *ssl);
 
 /* tls_site_store(t, site_id): the site's trust store (CA + CRLs), or NULL. */
