@@ -33,7 +33,7 @@ BINS      := $(patsubst user/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test test-unit test-system clean install
+.PHONY: all deps test test-unit test-system bench-xdp clean install demo demo-down
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(BPF_OBJS) $(UNIT_BINS)
@@ -76,5 +76,47 @@ test-unit: all
 test-system: all
 	@scripts/run-tests.sh --system-only $(BUILD)
 
+# Per-packet cost of the gate against an empty XDP program (BPF_PROG_TEST_RUN).
+bench-xdp: $(BUILD)/tests/xdp_cost
+	$(BUILD)/tests/xdp_cost
+
+$(BUILD)/tests/xdp_cost: tests/bench/xdp_cost.c tests/unit/frame.h tests/unit/gatelab.h $(SKELS) | deps $(BUILD)/.dir
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(PKG_CFLAGS) $< $(PKG_LIBS) -o $@
+
 clean:
 	rm -rf $(BUILD)
+
+# A namespace lab that shows the gate at work; `make demo-down` removes it.
+demo: all
+	@scripts/demo.sh up
+
+demo-down:
+	@scripts/demo.sh down
+
+SBINDIR   ?= $(PREFIX)/sbin
+LIBDIR    ?= $(PREFIX)/lib
+DATADIR   ?= $(PREFIX)/share
+MANDIR    ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+UNITDIR   ?= $(LIBDIR)/systemd/system
+UNITS     := $(patsubst dist/systemd/%.in,$(BUILD)/%,$(wildcard dist/systemd/*.in))
+
+$(BUILD)/%.service: dist/systemd/%.service.in | $(BUILD)/.dir
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+
+# Installs under $(DESTDIR)$(PREFIX); the example configuration goes to
+# $(SYSCONFDIR)/aopgate as *.example so an existing one is never replaced.
+install: $(BINS) $(BPF_OBJS) $(UNITS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/aopgate \
+		$(DESTDIR)$(DATADIR)/aopgate $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/aopgate
+	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(BUILD)/gate.bpf.o $(DESTDIR)$(LIBDIR)/aopgate/
+	install -m 0644 data/cloudflare-origin-pull-ca.pem data/cloudflare-ips.txt \
+		$(DESTDIR)$(DATADIR)/aopgate/
+	install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
+	$(if $(wildcard man/*.5),install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/)
+	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	$(if $(wildcard dist/aopgate.conf.example),install -m 0644 dist/aopgate.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example)

@@ -109,7 +109,7 @@ enum parse_result {
 	P_MALFORMED,	/* truncated or inconsistent headers */
 	P_FRAG_TCP,	/* non-first fragment of TCP */
 	P_FRAG_OTHER,	/* non-first fragment of anything else */
-	P_UNCLASSIFIED,	/* IPv6 extension chain longer than we walk */
+	P_UNCLASSIFIED,	/* more VLAN tags or IPv6 extension headers than we walk */
 };
 
 struct pkt {
@@ -255,6 +255,12 @@ static __always_inline int parse(void *data, void *data_end, struct pkt *p)
 		proto = ((__be16 *)cur)[1];
 		cur += 4;
 	}
+	/*
+	 * A third tag: the host may stack VLAN devices that deep and deliver
+	 * the inner IP to TCP, so passing it as "not IP" would fail open.
+	 */
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
+		return P_UNCLASSIFIED;
 	if (proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4(cur, data_end, p);
 	if (proto == bpf_htons(ETH_P_IPV6))

@@ -9,7 +9,7 @@ pkgs=(
 	libssl-dev libinih-dev linux-libc-dev
 	# tests
 	bats bats-support bats-assert iproute2 curl openssl nginx-light
-	tcpdump procps
+	tcpdump procps socat jq hping3
 )
 
 missing=()

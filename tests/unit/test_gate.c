@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The gate, packet by packet: crafted frames go through the real compiled
+ * program, at both entry points (XDP and tc), with BPF_PROG_TEST_RUN. Each
+ * point checks the verdict and that exactly the counter of the expected
+ * verdict-table row moved, by one packet of the frame's length. This file
+ * holds the verdict table and the state behind it (flows, budgets, token
+ * buckets, penalties, allowlist); test_gate_parse.c holds the parser.
+ */
+#include <unistd.h>
+#include "gatecheck.h"
+
+/* The syn_rl key of a source: /32 for IPv4, /64 for IPv6. */
+static struct src_key bucket_key(const uint8_t src[16], int ipv6)
+{
+	struct src_key k;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.addr, src, ipv6 ? 8 : 16);
+	return k;
+}
+
+static void seed_bucket(const uint8_t src[16], int ipv6, __u64 tat_ns)
+{
+	struct src_key k = bucket_key(src, ipv6);
+	struct syn_bucket b = { .tat_ns = tat_ns };
+
+	if (bpf_map_update_elem(lab.syn_rl, &k, &b, BPF_ANY))
+		bail("seeding syn_rl");
+}
+
+/*
+ * The drop reasons, each with a frame and the state that makes the gate
+ * drop it. Used for the enforce rows of the verdict table and again in
+ * monitor mode, where the same situation must pass as would-drop.
+ */
+static const struct drop_case {
+	__u32 id;
+	const char *what;
+} drop_cases[] = {
+	{ CNT_DROP_BACKEND, "a SYN to the BACKEND port" },
+	{ CNT_DROP_PENALTY, "a SYN from a penalized source" },
+	{ CNT_DROP_NOT_ALLOWED, "with the allowlist on, a SYN from a source outside it" },
+	{ CNT_DROP_BUDGET, "an ACK on a pending flow past its packet budget" },
+	{ CNT_DROP_RATELIMIT, "a SYN from a source out of tokens" },
+	{ CNT_DROP_UNKNOWN, "a stray ACK on an unknown flow" },
+	{ CNT_DROP_FRAGMENT, "a non-first TCP fragment" },
+	{ CNT_DROP_MALFORMED, "a SYN cut inside its TCP options" },
+	{ CNT_DROP_NON_TCP, "UDP to a GATE port" },
+};
+
+/* Sets up the situation of a drop case under mode; returns its frame length. */
+static size_t drop_setup(const struct variant *v, __u32 id, __u32 mode,
+			 uint8_t *f)
+{
+	struct gate_cfg c = lab_cfg_default();
+	struct fspec s = tcp(v, 40000, GATE_PORT, FR_SYN);
+	struct flow_key k;
+	__u64 now = lab_now();
+	size_t len;
+
+	c.mode = mode;
+	if (id == CNT_DROP_NOT_ALLOWED)
+		c.flags |= GATE_F_ALLOWLIST;
+	fresh(&c);
+	switch (id) {
+	case CNT_DROP_BACKEND:
+		s.dport = BACKEND_PORT;
+		break;
+	case CNT_DROP_PENALTY:
+		must(lab_penalize(&lab, s.src, now + 60 * SEC_NS), "seeding penalty");
+		break;
+	case CNT_DROP_NOT_ALLOWED: {
+		uint8_t net[16];
+
+		fr_addr(net, v->ipv6 ? "2001:db8:99::" : "203.0.113.0");
+		must(lab_allow(&lab, net, v->ipv6 ? 48 : 96 + 24), "seeding allow_src");
+		break;
+	}
+	case CNT_DROP_BUDGET:
+		s.flags = FR_ACK;
+		k = fr_key(&s);
+		must(lab_pend(&lab, &k, now, c.pending_max_packets), "seeding pending");
+		break;
+	case CNT_DROP_RATELIMIT:
+		seed_bucket(s.src, v->ipv6, now + 3600 * SEC_NS);
+		break;
+	case CNT_DROP_UNKNOWN:
+		s.flags = FR_ACK;
+		break;
+	case CNT_DROP_FRAGMENT:
+		s = later_fragment(v, FR_PROTO_TCP);
+		break;
+	case CNT_DROP_NON_TCP:
+		s = udp(v, 40000, GATE_PORT);
+		break;
+	}
+	len = frame_build(&s, f);
+	if (id == CNT_DROP_MALFORMED)
+		len -= 3;
+	return len;
+}
+
+/* Every row of the verdict table in DESIGN.md, for one variant. */
+static void verdict_table(const struct variant *v)
+{
+	struct gate_cfg c = lab_cfg_default();
+	uint8_t f[FRAME_MAX];
+	struct flow_key k;
+	struct fspec s;
+	__u64 t0, t1;
+	int good;
+
+	fresh(&c);
+	s = icmp(v);
+	point(check(v->ep, &s, CNT_PASS_OTHER),
+	      "%s: an ICMP echo to the host passes (pass-other)", v->name);
+	s = tcp(v, 40000, OTHER_PORT, FR_ACK);
+	point(check(v->ep, &s, CNT_PASS_OTHER),
+	      "%s: TCP to an unprotected port passes (pass-other)", v->name);
+	s = udp(v, 40000, OTHER_PORT);
+	point(check(v->ep, &s, CNT_PASS_OTHER),
+	      "%s: UDP to an unprotected port passes (pass-other)", v->name);
+	s = udp(v, 40000, BACKEND_PORT);
+	point(check(v->ep, &s, CNT_DROP_NON_TCP),
+	      "%s: UDP to the BACKEND port is dropped (drop-non-tcp)", v->name);
+
+	fresh(&c);
+	s = tcp(v, 40000, GATE_PORT, FR_ACK | FR_PSH);
+	s.payload_len = 100;
+	k = fr_key(&s);
+	must(lab_verify(&lab, &k, 0), "seeding verified");
+	point(check(v->ep, &s, CNT_PASS_VERIFIED),
+	      "%s: data on a verified flow passes (pass-verified)", v->name);
+
+	fresh(&c);
+	s = tcp(v, 40000, GATE_PORT, FR_ACK);
+	k = fr_key(&s);
+	must(lab_pend(&lab, &k, lab_now(), 1), "seeding pending");
+	point(check(v->ep, &s, CNT_PASS_PENDING),
+	      "%s: an ACK on a pending flow within budget passes (pass-pending)", v->name);
+
+	fresh(&c);
+	s = tcp(v, 40000, GATE_PORT, FR_SYN);
+	k = fr_key(&s);
+	t0 = lab_now();
+	good = check(v->ep, &s, CNT_PASS_SYN);
+	t1 = lab_now();
+	point(good && pending_is(&k, t0, t1, 1),
+	      "%s: a SYN from a source with a token passes and opens a pending flow (pass-syn)",
+	      v->name);
+
+	for (size_t i = 0; i < sizeof(drop_cases) / sizeof(drop_cases[0]); i++) {
+		const struct drop_case *d = &drop_cases[i];
+		size_t len = drop_setup(v, d->id, GATE_ENFORCE, f);
+
+		point(check_frame(v->ep, f, len, d->id), "%s: %s is dropped (%s)",
+		      v->name, d->what, lab_cnt_name(d->id));
+	}
+	for (size_t i = 0; i < sizeof(drop_cases) / sizeof(drop_cases[0]); i++) {
+		const struct drop_case *d = &drop_cases[i];
+		__u32 would = CNT_WOULD_DROP_BASE + (d->id - CNT_DROP_BASE);
+		size_t len = drop_setup(v, d->id, GATE_MONITOR, f);
+
+		point(check_frame(v->ep, f, len, would),
+		      "%s monitor: %s passes and counts as would-drop (%s)",
+		      v->name, d->what, lab_cnt_name(would));
+	}
+}
+
+static int is_pure_syn(unsigned flags)
+{
+	return (flags & (FR_SYN | FR_ACK | FR_RST | FR_FIN)) == FR_SYN;
+}
+
+/* All 256 flag bytes against unknown flows to a GATE port. */
+static void flag_bytes(const struct variant *v)
+{
+	struct gate_cfg c = lab_cfg_default();
+	int bad_syn = 0, bad_other = 0, n_syn = 0;
+	char why_syn[sizeof(why)] = "", why_other[sizeof(why)] = "";
+
+	c.syn_burst = 1000;	/* the rate limit is not under test here */
+	fresh(&c);
+	for (unsigned fl = 0; fl < 256; fl++) {
+		/* A flow of its own for each byte: no pending state carries over. */
+		struct fspec s = tcp(v, 20000 + fl, GATE_PORT, fl);
+		int syn = is_pure_syn(fl);
+		struct flow_key k = fr_key(&s);
+		int good = check(v->ep, &s, syn ? CNT_PASS_SYN : CNT_DROP_UNKNOWN);
+		struct pending_flow p;
+
+		if (good && !syn && !bpf_map_lookup_elem(lab.pending, &k, &p)) {
+			snprintf(why, sizeof(why), "dropped, yet opened a pending flow");
+			good = 0;
+		}
+		n_syn += syn;
+		if (!good && (syn ? !bad_syn++ : !bad_other++))
+			snprintf(syn ? why_syn : why_other, sizeof(why),
+				 "flags 0x%02x: %.900s", fl, why);
+	}
+	snprintf(why, sizeof(why), "%d failed; first: %.900s", bad_syn, why_syn);
+	point(!bad_syn && n_syn == 16,
+	      "%s: each of the 16 flag bytes with SYN and without ACK/RST/FIN opens a flow (pass-syn)",
+	      v->name);
+	snprintf(why, sizeof(why), "%d failed; first: %.900s", bad_other, why_other);
+	point(!bad_other,
+	      "%s: each of the other 240 flag bytes on an unknown flow is dropped (drop-unknown)",
+	      v->name);
+}
+
+/* The pending budget, by packets and by age. */
+static void pending_budget(const struct variant *v)
+{
+	struct gate_cfg c = lab_cfg_default();
+	struct fspec s = tcp(v, 40000, GATE_PORT, FR_SYN);
+	struct flow_key k = fr_key(&s);
+	int good;
+	__u64 t0;
+
+	c.pending_max_packets = 6;
+	fresh(&c);
+	good = check(v->ep, &s, CNT_PASS_SYN);
+	for (__u32 i = 1; good && i < c.pending_max_packets; i++) {
+		s.flags = i & 1 ? FR_ACK : FR_ACK | FR_PSH;
+		good = check(v->ep, &s, CNT_PASS_PENDING);
+	}
+	point(good, "%s: a handshake's first pending_max_packets (6) packets pass (pass-syn, then pass-pending)",
+	      v->name);
+	point(check(v->ep, &s, CNT_DROP_BUDGET),
+	      "%s: packet pending_max_packets+1 of a pending flow is dropped (drop-budget)", v->name);
+	s.flags = FR_SYN;
+	point(check(v->ep, &s, CNT_DROP_BUDGET),
+	      "%s: a retransmitted SYN on a young pending flow past its budget is dropped (drop-budget)",
+	      v->name);
+
+	fresh(&c);
+	s.flags = FR_ACK;
+	must(lab_pend(&lab, &k, lab_now() - c.pending_max_age_ns - SEC_NS, 1), "seeding pending");
+	point(check(v->ep, &s, CNT_DROP_BUDGET),
+	      "%s: an ACK on a pending flow older than pending_max_age_ns is dropped (drop-budget)", v->name);
+	s.flags = FR_SYN;
+	t0 = lab_now();
+	good = check(v->ep, &s, CNT_PASS_SYN);
+	point(good && pending_is(&k, t0, lab_now(), 1),
+	      "%s: a SYN on a pending flow older than pending_max_age_ns opens it anew (pass-syn)", v->name);
+	s.flags = FR_ACK;
+	point(check(v->ep, &s, CNT_PASS_PENDING),
+	      "%s: the re-opened flow has its budget back (pass-pending)", v->name);
+}
+
+/* The per-source SYN token bucket. */
+static void token_bucket(int ep, int ipv6)
+{
+	struct gate_cfg c = lab_cfg_default();
+	struct variant v;
+	struct fspec s;
+	int good = 1;
+
+	variant_init(&v, ep, ipv6, 0);
+	c.syn_rate = 1;
+	c.syn_burst = 5;
+	fresh(&c);
+	for (int i = 0; good && i < 5; i++) {
+		s = tcp(&v, 30000 + i, GATE_PORT, FR_SYN);
+		good = check(ep, &s, CNT_PASS_SYN);
+	}
+	point(good, "%s: with syn_rate 1/s and syn_burst 5, a source's first 5 SYNs pass (pass-syn)", v.name);
+	s = tcp(&v, 30005, GATE_PORT, FR_SYN);
+	point(check(ep, &s, CNT_DROP_RATELIMIT),
+	      "%s: the same source's 6th SYN is dropped (drop-ratelimit)", v.name);
+	if (!ipv6) {
+		fr_addr(s.src, "198.51.100.8");
+		point(check(ep, &s, CNT_PASS_SYN),
+		      "%s: another IPv4 address (/32) has a bucket of its own (pass-syn)", v.name);
+	} else {
+		fr_addr(s.src, "2001:db8:1:2:ffff:eeee:dddd:cccc");
+		point(check(ep, &s, CNT_DROP_RATELIMIT),
+		      "%s: another address in the same /64 shares the bucket (drop-ratelimit)", v.name);
+		fr_addr(s.src, "2001:db8:1:3::7");
+		point(check(ep, &s, CNT_PASS_SYN),
+		      "%s: an address in another /64 has a bucket of its own (pass-syn)", v.name);
+	}
+
+	/* 10/s: a token every 100 ms, long enough that no scheduling hiccup
+	 * between the first two SYNs hands out the second token early. */
+	c.syn_rate = 10;
+	c.syn_burst = 1;
+	fresh(&c);
+	s = tcp(&v, 31000, GATE_PORT, FR_SYN);
+	good = check(ep, &s, CNT_PASS_SYN);
+	s.sport++;
+	good = good && check(ep, &s, CNT_DROP_RATELIMIT);
+	usleep(150000);
+	s.sport++;
+	point(good && check(ep, &s, CNT_PASS_SYN),
+	      "%s: with syn_rate 10/s and burst 1, the next SYN is dropped and a token is back 150 ms later (pass-syn)",
+	      v.name);
+}
+
+/* Penalties and verified entries that end. */
+static void expiry(const struct variant *v)
+{
+	struct fspec s = tcp(v, 40000, GATE_PORT, FR_SYN);
+	struct flow_key k;
+	struct verified_flow vf;
+	uint8_t f[FRAME_MAX];
+	size_t len;
+	int good;
+
+	fresh_default();
+	must(lab_penalize(&lab, s.src, lab_now() - SEC_NS), "seeding penalty");
+	point(check(v->ep, &s, CNT_PASS_SYN),
+	      "%s: a SYN from a source whose penalty has run out is admitted (pass-syn)", v->name);
+	fresh_default();
+	must(lab_penalize(&lab, s.src, lab_now() + 60 * SEC_NS), "seeding penalty");
+	point(check(v->ep, &s, CNT_DROP_PENALTY),
+	      "%s: a SYN from a source penalized for another minute is dropped (drop-penalty)", v->name);
+	s.flags = FR_ACK;
+	k = fr_key(&s);
+	must(lab_verify(&lab, &k, 0), "seeding verified");
+	point(check(v->ep, &s, CNT_PASS_VERIFIED),
+	      "%s: a verified flow passes even while its source is penalized (pass-verified)", v->name);
+
+	fresh_default();
+	s.flags = FR_ACK | FR_FIN;
+	s.payload_len = 10;
+	k = fr_key(&s);
+	must(lab_verify(&lab, &k, lab_now() + 5 * SEC_NS), "seeding verified");
+	len = frame_build(&s, f);
+	good = check_frame(v->ep, f, len, CNT_PASS_VERIFIED);
+	if (bpf_map_lookup_elem(lab.verified, &k, &vf))
+		bail("reading verified");
+	if (good && (vf.packets != 1 || vf.bytes != len)) {
+		snprintf(why, sizeof(why), "entry counted %llu packets, %llu bytes; want 1, %zu",
+			 (unsigned long long)vf.packets, (unsigned long long)vf.bytes, len);
+		good = 0;
+	}
+	point(good, "%s: a lingering verified flow (expires in 5 s) passes and counts the packet in its entry (pass-verified)",
+	      v->name);
+	fresh_default();
+	must(lab_verify(&lab, &k, lab_now() - SEC_NS), "seeding verified");
+	point(check(v->ep, &s, CNT_DROP_UNKNOWN),
+	      "%s: a stray ACK on a verified flow that expired is dropped (drop-unknown)", v->name);
+	fresh_default();
+	must(lab_verify(&lab, &k, 0), "seeding verified");
+	point(check(v->ep, &s, CNT_PASS_VERIFIED),
+	      "%s: a verified flow with expires_ns 0 stays open (pass-verified)", v->name);
+}
+
+/* The source allowlist. */
+static void allowlist(const struct variant *v)
+{
+	struct gate_cfg c = lab_cfg_default();
+	struct fspec s = tcp(v, 40000, GATE_PORT, FR_SYN);
+	uint8_t net[16];
+	__u32 plen = v->ipv6 ? 48 : 96 + 24;
+	const char *inside = v->ipv6 ? "2001:db8:1:ffff::1" : "198.51.100.200";
+	const char *outside = v->ipv6 ? "2001:db8:2::7" : "198.51.101.7";
+
+	fr_addr(net, v->ipv6 ? "2001:db8:1::" : "198.51.100.0");
+	c.flags = GATE_F_ALLOWLIST;
+	c.syn_burst = 100;
+	fresh(&c);
+	must(lab_allow(&lab, net, plen), "seeding allow_src");
+	point(check(v->ep, &s, CNT_PASS_SYN),
+	      "%s: with the allowlist on, a SYN from inside an allowed %s is admitted (pass-syn)",
+	      v->name, v->ipv6 ? "/48" : "/24");
+	fr_addr(s.src, inside);
+	point(check(v->ep, &s, CNT_PASS_SYN),
+	      "%s: with the allowlist on, a SYN from elsewhere in the same prefix is admitted (pass-syn)",
+	      v->name);
+	fr_addr(s.src, outside);
+	point(check(v->ep, &s, CNT_DROP_NOT_ALLOWED),
+	      "%s: with the allowlist on, a SYN from just outside the prefix is dropped (drop-not-allowed)",
+	      v->name);
+	c.flags = 0;
+	fresh(&c);
+	must(lab_allow(&lab, net, plen), "seeding allow_src");
+	point(check(v->ep, &s, CNT_PASS_SYN),
+	      "%s: with the allowlist off, the same SYN is evaluated normally (pass-syn)", v->name);
+}
+
+/* The BACKEND port is never reachable from the NIC. */
+static void backend(const struct variant *v)
+{
+	struct fspec s = tcp(v, 40000, BACKEND_PORT, FR_SYN);
+	struct flow_key k;
+
+	fresh_default();
+	point(check(v->ep, &s, CNT_DROP_BACKEND),
+	      "%s: a SYN to the BACKEND port is dropped (drop-backend)", v->name);
+	s.flags = FR_ACK | FR_PSH;
+	k = fr_key(&s);
+	must(lab_verify(&lab, &k, 0), "seeding verified");
+	must(lab_pend(&lab, &k, lab_now(), 1), "seeding pending");
+	point(check(v->ep, &s, CNT_DROP_BACKEND),
+	      "%s: data to the BACKEND port on a flow in verified and pending is dropped (drop-backend)",
+	      v->name);
+}
+
+int main(void)
+{
+	struct variant v;
+
+	if (lab_open(&lab, 4096, 4096))
+		bail("loading the gate");
+	if (lab_set_port(&lab, GATE_PORT, PORT_GATE) ||
+	    lab_set_port(&lab, BACKEND_PORT, PORT_BACKEND))
+		bail("writing ports");
+
+	for (int ep = 0; ep < LAB_N_ENTRIES; ep++)
+		for (int ipv6 = 0; ipv6 < 2; ipv6++)
+			for (int vlans = 0; vlans < 3; vlans++) {
+				variant_init(&v, ep, ipv6, vlans);
+				verdict_table(&v);
+			}
+	for (int ep = 0; ep < LAB_N_ENTRIES; ep++) {
+		for (int ipv6 = 0; ipv6 < 2; ipv6++) {
+			variant_init(&v, ep, ipv6, 0);
+			flag_bytes(&v);
+			pending_budget(&v);
+			token_bucket(ep, ipv6);
+			expiry(&v);
+			allowlist(&v);
+			backend(&v);
+		}
+	}
+	lab_close(&lab);
+	return tap_done();
+}

@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* aopgate: the gate's loader and admin CLI. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "attach.h"
+#include "cli.h"
+#include "gatemap.h"
+#include "show.h"
+
+#define FOREVER (~0ull)
+#define MAX_PORTS 64
+
+static const char usage[] =
+	"usage: aopgate VERB [options]\n"
+	"\n"
+	"  attach -i IFACE [-m auto|native|generic|tc] [--gate-ports 443,...]\n"
+	"         [--backend-ports 8080,...] [--mode monitor|enforce] [--force]\n"
+	"         [--max-flows N] [--max-pending N] [--max-penalty N]\n"
+	"         [--max-sources N] [--max-allow N]\n"
+	"  detach -i IFACE [--purge]\n"
+	"  status [--json]                  attachments, mode, knobs, counters\n"
+	"  flows  [--json]                  verified and pending flows\n"
+	"  deny   add ADDR [--for DURATION] | del ADDR | list [--json]\n"
+	"  allow  add CIDR | del CIDR | list [--json] | load FILE | clear\n"
+	"  mode   monitor | enforce\n"
+	"  set    KEY VALUE                 syn_rate, syn_burst, pending_packets,\n"
+	"                                   pending_age, allowlist on|off,\n"
+	"                                   frag_pass on|off\n"
+	"\n"
+	"Every verb takes --pin-root DIR (default " AOPGATE_PIN_ROOT ").\n";
+
+struct cli {
+	const char *pin_root;
+	bool json;
+	int argc;		/* positional arguments after the verb */
+	char **argv;
+};
+
+static struct gatemap *maps(const struct cli *c)
+{
+	struct gatemap *gm;
+	char err[256];
+
+	if (pinroot_prepare(c->pin_root, false))
+		return NULL;
+	gm = gatemap_open(c->pin_root, err, sizeof(err));
+	if (!gm)
+		cli_err("%s", err);
+	return gm;
+}
+
+static int need_args(const struct cli *c, int n, const char *what)
+{
+	if (c->argc == n)
+		return 0;
+	cli_err("%s", what);
+	return -1;
+}
+
+static int verb_attach(struct cli *c, struct attach_opts *o)
+{
+	if (!o->ifname) {
+		cli_err("attach needs -i IFACE");
+		return 1;
+	}
+	if (need_args(c, 0, "attach takes no positional arguments"))
+		return 1;
+	o->pin_root = c->pin_root;
+	return attach_run(o) ? 1 : 0;
+}
+
+static int verb_detach(struct cli *c, const char *ifname, bool purge)
+{
+	if (!ifname) {
+		cli_err("detach needs -i IFACE");
+		return 1;
+	}
+	return detach_run(ifname, c->pin_root, purge) ? 1 : 0;
+}
+
+static int verb_deny(struct cli *c, __u64 for_ns)
+{
+	struct gatemap *gm;
+	struct src_key key;
+	struct penalty p = {};
+	int fd, ret = 1;
+
+	if (c->argc >= 1 && !strcmp(c->argv[0], "list"))
+		return show_penalties(c->pin_root, c->json) ? 1 : 0;
+	if (c->argc != 2 || (strcmp(c->argv[0], "add") && strcmp(c->argv[0], "del"))) {
+		cli_err("usage: aopgate deny add ADDR [--for DURATION] | del ADDR | list");
+		return 1;
+	}
+	if (gatemap_addr_parse(c->argv[1], key.addr)) {
+		cli_err("not an IP address: %s", c->argv[1]);
+		return 1;
+	}
+	gm = maps(c);
+	if (!gm)
+		return 1;
+	fd = gatemap_fd(gm, GM_PENALTY);
+	if (!strcmp(c->argv[0], "del")) {
+		if (bpf_map_delete_elem(fd, &key))
+			cli_err("%s is not denied", c->argv[1]);
+		else
+			ret = 0;
+		goto out;
+	}
+	bpf_map_lookup_elem(fd, &key, &p);
+	p.strikes++;
+	p.until_ns = for_ns == FOREVER ? FOREVER : gatemap_now_ns() + for_ns;
+	if (bpf_map_update_elem(fd, &key, &p, BPF_ANY))
+		cli_err("cannot deny %s: %s", c->argv[1], strerror(errno));
+	else
+		ret = 0;
+out:
+	gatemap_close(gm);
+	return ret;
+}
+
+static int allowlist_on(struct gatemap *gm)
+{
+	struct gate_cfg cfg;
+
+	return !gatemap_read_cfg(gm, &cfg) && (cfg.flags & GATE_F_ALLOWLIST);
+}
+
+/*
+ * Reads FILE (one CIDR a line, '#' comments) and makes allow_src exactly
+ * that set: new prefixes go in before stale ones go out, so no listed
+ * source is refused while the list changes. Nothing changes on an error.
+ */
+static int allow_load(struct gatemap *gm, const char *file)
+{
+	struct allow_key *keys = NULL, *tmp, cur, next;
+	size_t n = 0, cap = 0, i, lineno = 0;
+	char line[512], *p, *end;
+	int fd = gatemap_fd(gm, GM_ALLOW_SRC), ret = -1;
+	FILE *f;
+
+	f = fopen(file, "r");
+	if (!f) {
+		cli_err("cannot read %s: %s", file, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if ((p = strchr(line, '#')))
+			*p = '\0';
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		for (end = p + strlen(p); end > p && strchr(" \t\r\n", end[-1]); end--)
+			;
+		*end = '\0';
+		if (!*p)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			tmp = realloc(keys, cap * sizeof(*keys));
+			if (!tmp) {
+				cli_err("out of memory");
+				goto out;
+			}
+			keys = tmp;
+		}
+		if (gatemap_cidr_parse(p, &keys[n])) {
+			cli_err("%s:%zu: not a CIDR: %s", file, lineno, p);
+			goto out;
+		}
+		n++;
+	}
+	if (ferror(f)) {
+		cli_err("cannot read %s: %s", file, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		__u8 one = 1;
+
+		if (bpf_map_update_elem(fd, &keys[i], &one, BPF_ANY)) {
+			cli_err("%s: cannot add entry %zu: %s", file, i + 1,
+				strerror(errno));
+			goto out;
+		}
+	}
+	for (bool start = true;
+	     !bpf_map_get_next_key(fd, start ? NULL : &cur, &next);) {
+		bool keep = false;
+
+		for (i = 0; i < n && !keep; i++)
+			keep = !memcmp(&keys[i], &next, sizeof(next));
+		if (keep) {
+			cur = next;
+			start = false;
+		} else {
+			/* Deleting restarts get_next_key from cur (or the start). */
+			bpf_map_delete_elem(fd, &next);
+		}
+	}
+	printf("allowlist: %zu prefixes from %s\n", n, file);
+	ret = 0;
+out:
+	fclose(f);
+	free(keys);
+	return ret;
+}
+
+static int verb_allow(struct cli *c)
+{
+	const char *sub = c->argc ? c->argv[0] : "";
+	struct allow_key key, next;
+	struct gatemap *gm;
+	int fd, ret = 1;
+	__u8 one = 1;
+
+	if (!strcmp(sub, "list"))
+		return show_allowlist(c->pin_root, c->json) ? 1 : 0;
+	if (!((c->argc == 2 && (!strcmp(sub, "add") || !strcmp(sub, "del") ||
+				!strcmp(sub, "load"))) ||
+	      (c->argc == 1 && !strcmp(sub, "clear")))) {
+		cli_err("usage: aopgate allow add CIDR | del CIDR | list | load FILE | clear");
+		return 1;
+	}
+	if ((!strcmp(sub, "add") || !strcmp(sub, "del")) &&
+	    gatemap_cidr_parse(c->argv[1], &key)) {
+		cli_err("not a CIDR (address/length, host bits zero): %s", c->argv[1]);
+		return 1;
+	}
+	gm = maps(c);
+	if (!gm)
+		return 1;
+	fd = gatemap_fd(gm, GM_ALLOW_SRC);
+	if (!strcmp(sub, "add")) {
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+			cli_err("cannot add %s: %s", c->argv[1], strerror(errno));
+		else
+			ret = 0;
+	} else if (!strcmp(sub, "del")) {
+		if (bpf_map_delete_elem(fd, &key))
+			cli_err("%s is not in the allowlist", c->argv[1]);
+		else
+			ret = 0;
+	} else if (!strcmp(sub, "load")) {
+		ret = allow_load(gm, c->argv[1]) ? 1 : 0;
+	} else if (allowlist_on(gm)) {
+		cli_err("the allowlist is on and clearing it would drop every source; "
+			"'aopgate set allowlist off' first");
+	} else {
+		while (!bpf_map_get_next_key(fd, NULL, &next))
+			bpf_map_delete_elem(fd, &next);
+		ret = 0;
+	}
+	if (!ret && strcmp(sub, "clear") && !allowlist_on(gm))
+		fprintf(stderr, "aopgate: note: the allowlist is off; "
+				"'aopgate set allowlist on' enforces it\n");
+	gatemap_close(gm);
+	return ret;
+}
+
+static int parse_onoff(const char *s, bool *on)
+{
+	if (!strcmp(s, "on") || !strcmp(s, "yes") || !strcmp(s, "1"))
+		*on = true;
+	else if (!strcmp(s, "off") || !strcmp(s, "no") || !strcmp(s, "0"))
+		*on = false;
+	else
+		return -1;
+	return 0;
+}
+
+/* `mode X` and `set KEY VALUE`: edit gate_cfg in place. */
+static int verb_set(struct cli *c, const char *key, const char *val)
+{
+	struct gatemap *gm;
+	struct gate_cfg cfg;
+	struct allow_key ak;
+	__u64 v = 0;
+	bool on = false;
+	int ret = 1;
+	__u32 flag = 0;
+
+	gm = maps(c);
+	if (!gm)
+		return 1;
+	if (gatemap_read_cfg(gm, &cfg)) {
+		cli_err("cannot read gate_cfg: %s", strerror(errno));
+		goto out;
+	}
+	if (!strcmp(key, "mode")) {
+		if (!strcmp(val, "monitor"))
+			cfg.mode = GATE_MONITOR;
+		else if (!strcmp(val, "enforce"))
+			cfg.mode = GATE_ENFORCE;
+		else {
+			cli_err("mode is monitor or enforce, not '%s'", val);
+			goto out;
+		}
+	} else if (!strcmp(key, "syn_rate") || !strcmp(key, "syn_burst")) {
+		if (cli_u64_parse(val, 1, 1000000000, &v)) {
+			cli_err("%s must be a number from 1 to 1000000000: %s", key, val);
+			goto out;
+		}
+		*(key[4] == 'r' ? &cfg.syn_rate : &cfg.syn_burst) = v;
+	} else if (!strcmp(key, "pending_packets")) {
+		if (cli_u64_parse(val, 1, 1000000, &v)) {
+			cli_err("pending_packets must be a number from 1 to 1000000: %s", val);
+			goto out;
+		}
+		cfg.pending_max_packets = v;
+	} else if (!strcmp(key, "pending_age")) {
+		if (cli_duration_parse(val, &v) || !v) {
+			cli_err("pending_age must be a duration like 500ms, 15s or 1m: %s", val);
+			goto out;
+		}
+		cfg.pending_max_age_ns = v;
+	} else if (!strcmp(key, "allowlist") || !strcmp(key, "frag_pass")) {
+		if (parse_onoff(val, &on)) {
+			cli_err("%s is on or off, not '%s'", key, val);
+			goto out;
+		}
+		flag = key[0] == 'a' ? GATE_F_ALLOWLIST : GATE_F_FRAG_PASS;
+		if (flag == GATE_F_ALLOWLIST && on &&
+		    bpf_map_get_next_key(gatemap_fd(gm, GM_ALLOW_SRC), NULL, &ak)) {
+			cli_err("the allowlist is empty and would drop every source; "
+				"'aopgate allow add' or 'allow load' first");
+			goto out;
+		}
+		cfg.flags = on ? cfg.flags | flag : cfg.flags & ~flag;
+	} else {
+		cli_err("unknown setting '%s' (syn_rate, syn_burst, pending_packets, "
+			"pending_age, allowlist, frag_pass)", key);
+		goto out;
+	}
+	if (gatemap_write_cfg(gm, &cfg))
+		cli_err("cannot write gate_cfg: %s", strerror(errno));
+	else
+		ret = 0;
+out:
+	gatemap_close(gm);
+	return ret;
+}
+
+enum {
+	OPT_PIN_ROOT = 256, OPT_JSON, OPT_GATE_PORTS, OPT_BACKEND_PORTS,
+	OPT_MODE, OPT_FORCE, OPT_PURGE, OPT_FOR, OPT_MAX_FLOWS, OPT_MAX_PENDING,
+	OPT_MAX_PENALTY, OPT_MAX_SOURCES, OPT_MAX_ALLOW,
+};
+
+static const struct option options[] = {
+	{ "interface", required_argument, NULL, 'i' },
+	{ "xdp-mode", required_argument, NULL, 'm' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "gate-ports", required_argument, NULL, OPT_GATE_PORTS },
+	{ "backend-ports", required_argument, NULL, OPT_BACKEND_PORTS },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "purge", no_argument, NULL, OPT_PURGE },
+	{ "for", required_argument, NULL, OPT_FOR },
+	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
+	{ "max-penalty", required_argument, NULL, OPT_MAX_PENALTY },
+	{ "max-sources", required_argument, NULL, OPT_MAX_SOURCES },
+	{ "max-allow", required_argument, NULL, OPT_MAX_ALLOW },
+	{ 0 },
+};
+
+static int size_opt(const char *name, const char *val, __u32 *out)
+{
+	__u64 v;
+
+	if (cli_u64_parse(val, 1, 1u << 28, &v)) {
+		cli_err("--%s must be a number from 1 to %u: %s", name, 1u << 28, val);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static __u16 gate_ports[MAX_PORTS], backend_ports[MAX_PORTS];
+	struct attach_opts ao = { .gate_mode = -1 };
+	struct cli c = { .pin_root = AOPGATE_PIN_ROOT };
+	const char *verb, *ifname = NULL;
+	__u64 for_ns = FOREVER;
+	bool purge = false;
+	int opt;
+
+	/* Options may come before or after the verb (getopt permutes). */
+	while ((opt = getopt_long(argc, argv, "i:m:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			ifname = ao.ifname = optarg;
+			break;
+		case 'm':
+			if (attach_mode_parse(optarg, &ao.mode)) {
+				cli_err("-m is auto, native, generic or tc, not '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case OPT_PIN_ROOT:
+			c.pin_root = optarg;
+			break;
+		case OPT_JSON:
+			c.json = true;
+			break;
+		case OPT_GATE_PORTS:
+		case OPT_BACKEND_PORTS: {
+			__u16 *p = opt == OPT_GATE_PORTS ? gate_ports : backend_ports;
+			int n = cli_ports_parse(optarg, p, MAX_PORTS);
+
+			if (n <= 0) {
+				cli_err("invalid port list (1-65535, comma-separated): %s", optarg);
+				return 2;
+			}
+			if (opt == OPT_GATE_PORTS) {
+				ao.gate_ports = p;
+				ao.n_gate_ports = n;
+			} else {
+				ao.backend_ports = p;
+				ao.n_backend_ports = n;
+			}
+			break;
+		}
+		case OPT_MODE:
+			if (strcmp(optarg, "monitor") && strcmp(optarg, "enforce")) {
+				cli_err("--mode is monitor or enforce, not '%s'", optarg);
+				return 2;
+			}
+			ao.gate_mode = optarg[0] == 'm' ? GATE_MONITOR : GATE_ENFORCE;
+			break;
+		case OPT_FORCE:
+			ao.force = true;
+			break;
+		case OPT_PURGE:
+			purge = true;
+			break;
+		case OPT_FOR:
+			if (cli_duration_parse(optarg, &for_ns) || !for_ns) {
+				cli_err("--for must be a duration like 30s, 10m or 1h: %s", optarg);
+				return 2;
+			}
+			break;
+		case OPT_MAX_FLOWS:
+			if (size_opt("max-flows", optarg, &ao.max_verified))
+				return 2;
+			break;
+		case OPT_MAX_PENDING:
+			if (size_opt("max-pending", optarg, &ao.max_pending))
+				return 2;
+			break;
+		case OPT_MAX_PENALTY:
+			if (size_opt("max-penalty", optarg, &ao.max_penalty))
+				return 2;
+			break;
+		case OPT_MAX_SOURCES:
+			if (size_opt("max-sources", optarg, &ao.max_syn_rl))
+				return 2;
+			break;
+		case OPT_MAX_ALLOW:
+			if (size_opt("max-allow", optarg, &ao.max_allow))
+				return 2;
+			break;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	verb = argv[optind];
+	if (!strcmp(verb, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	c.argc = argc - optind - 1;
+	c.argv = argv + optind + 1;
+
+	if (geteuid() != 0) {
+		cli_err("must run as root (the gate needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)");
+		return 1;
+	}
+	if (!strcmp(verb, "attach"))
+		return verb_attach(&c, &ao);
+	if (!strcmp(verb, "detach"))
+		return verb_detach(&c, ifname, purge);
+	if (!strcmp(verb, "status"))
+		return need_args(&c, 0, "status takes no arguments") ||
+		       pinroot_prepare(c.pin_root, false) ||
+		       show_status(c.pin_root, c.json);
+	if (!strcmp(verb, "flows"))
+		return need_args(&c, 0, "flows takes no arguments") ||
+		       pinroot_prepare(c.pin_root, false) ||
+		       show_flows(c.pin_root, c.json);
+	if (!strcmp(verb, "deny"))
+		return verb_deny(&c, for_ns);
+	if (!strcmp(verb, "allow"))
+		return verb_allow(&c);
+	if (!strcmp(verb, "mode"))
+		return need_args(&c, 1, "usage: aopgate mode monitor|enforce") ? 1 :
+		       verb_set(&c, "mode", c.argv[0]);
+	if (!strcmp(verb, "set"))
+		return need_args(&c, 2, "usage: aopgate set KEY VALUE") ? 1 :
+		       verb_set(&c, c.argv[0], c.argv[1]);
+	cli_err("unknown verb '%s'", verb);
+	fputs(usage, stderr);
+	return 2;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Small pieces the aopgate CLI's verbs share: errors, numbers, JSON. */
+#ifndef AOPGATE_CLI_H
+#define AOPGATE_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+/* cli_err(fmt, ...): prints "aopgate: <message>" on stderr. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * cli_duration_parse(s, ns): "250ms", "10s", "5m", "1h", "2d" or plain
+ * seconds into nanoseconds. Returns 0, or -1 if s is not a duration.
+ */
+int cli_duration_parse(const char *s, __u64 *ns);
+
+/* cli_duration_str(ns, buf, len): "1h2m3s"-style, largest units first. */
+const char *cli_duration_str(__u64 ns, char *buf, size_t len);
+
+/* cli_u64_parse(s, min, max, out): a decimal in [min, max]. 0 or -1. */
+int cli_u64_parse(const char *s, __u64 min, __u64 max, __u64 *out);
+
+/*
+ * cli_ports_parse(s, ports, max): "443,8443" into ports (1..65535).
+ * Returns the count, or -1 if s has a bad port or more than max.
+ */
+int cli_ports_parse(const char *s, __u16 *ports, int max);
+
+/* cli_json_str(f, s): writes s as a JSON string literal. */
+void cli_json_str(FILE *f, const char *s);
+
+#endif
