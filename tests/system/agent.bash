@@ -13,7 +13,7 @@ pki_make() {
 	mkdir -p "$d" && cd "$d" || return 1
 	_ca edge "Edge CA"
 	_ca other "Other CA"
-	_leaf edge server origin.test "subjectAltName=DNS:origin.test,DNS:*.origin.test
+	_leaf edge server origin.test "subjectAltName=DNS:origin.test,DNS:pinned.test,DNS:other.test,DNS:tls.test,DNS:nowhere.test,IP:127.0.0.1
 extendedKeyUsage=serverAuth"
 	_leaf edge edge1 edge-1 "subjectAltName=URI:spiffe://example.net/edge/pop1
 extendedKeyUsage=clientAuth"
@@ -233,7 +233,7 @@ fetch() {
 metric() {
 	local v
 	v=$(in_origin curl -s --max-time 3 http://127.0.0.1:9901/metrics |
-		grep -F -- "$1 " | awk '{print $2}' | head -1)
+		awk -v k="$1 " 'index($0, k) == 1 { print $2; exit }')
 	echo "${v:-0}"
 }
 
