@@ -267,3 +267,20 @@ strict_sni = yes"
 	assert_output --partial 'aopgate_connections_active'
 	assert_output --partial 'aopgate_handshake_seconds_bucket{le="+Inf"} 1'
 }
+
+@test "after dropping privileges to 'user', verified flows are still pinned" {
+	agent_conf "user = nobody"
+	agent_up
+	agent_log_wait "event=start user=nobody"
+	(sleep 3 | in_client timeout 6 openssl s_client -connect $ORIGIN4:443 \
+		-servername origin.test -cert "$PKI/edge1.pem" -key "$PKI/edge1.key" \
+		-CAfile "$PKI/edge.pem" >"$LAB_DIR/sclient.log" 2>&1) &
+	held=$!
+	agent_log_wait "event=verify result=ok"
+	run gate flows
+	assert_output --partial "$CLIENT4"
+	[ "$(ps -o user= -p "$AGENT_PID")" = nobody ]
+	run grep -c "result=fail" "$LAB_DIR/agent.log"
+	assert_output 0
+	wait "$held" || true
+}
