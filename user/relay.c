@@ -28,7 +28,7 @@ int relay_queue(struct relay *r, const void *data, size_t n)
 	return 0;
 }
 
-enum { IO_AGAIN = -1, IO_ERR = -2 };
+enum { IO_AGAIN = -1, IO_ERR = -2, DST_ERR = -3 };
 
 /* Maps an SSL result: wait (the edge will come), EOF, or a failure. */
 static ssize_t ssl_result(struct relay_end *e, int rc)
@@ -109,13 +109,23 @@ static ssize_t end_shutdown(struct relay_end *e)
 	return 0;
 }
 
-/* One direction: src -> b -> dst. Returns progress (1), none (0) or IO_ERR. */
+/*
+ * One direction: src -> b -> dst. Returns 1 on progress, 0 without,
+ * IO_ERR when src failed and DST_ERR when dst did. Moving unsent bytes is
+ * safe for a pending SSL_write: the contexts set
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER.
+ */
 static int move(struct relay_end *src, struct relay_buf *b, struct relay_end *dst,
 		bool dst_ready, uint64_t *count)
 {
 	int progress = 0;
 	ssize_t n;
 
+	/* Compacting lets a half-drained buffer read again. */
+	if (b->off && b->off + b->len == sizeof(b->data)) {
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+	}
 	if (!src->rd_eof && b->off + b->len < sizeof(b->data)) {
 		n = end_read(src, b->data + b->off + b->len, sizeof(b->data) - b->off - b->len);
 		if (n > 0) {
@@ -138,11 +148,11 @@ static int move(struct relay_end *src, struct relay_buf *b, struct relay_end *ds
 			*count += n;
 			progress = 1;
 		} else if (n == IO_ERR) {
-			return -3;	/* the destination failed */
+			return DST_ERR;
 		}
 	}
 	if (b->len == 0) {
-		b->off = 0;	/* SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER allows this */
+		b->off = 0;
 		if (src->rd_eof && !dst->wr_shut) {
 				if (end_shutdown(dst) == 0)
 				progress = 1;
@@ -159,14 +169,14 @@ enum relay_status relay_pump(struct relay *r)
 		a = move(&r->c, &r->cu, &r->u, r->u_ready, &r->in);
 		if (a == IO_ERR)
 			return RELAY_ERR_CLIENT;
-		if (a == -3)
+		if (a == DST_ERR)
 			return RELAY_ERR_UPSTREAM;
 		b = 0;
 		if (r->u_ready) {
 			b = move(&r->u, &r->uc, &r->c, true, &r->out);
 			if (b == IO_ERR)
 				return RELAY_ERR_UPSTREAM;
-			if (b == -3)
+			if (b == DST_ERR)
 				return RELAY_ERR_CLIENT;
 		}
 	} while (a > 0 || b > 0);
