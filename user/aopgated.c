@@ -7,13 +7,16 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +77,20 @@ static int listen_on(const struct config_addr *a)
 	return fd;
 }
 
+/*
+ * Keeps CAP_DAC_READ_SEARCH (only) across setuid: a reload must still read
+ * keys that only root may read, as the first load did.
+ */
+static int keep_read_cap(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	d[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].permitted = CAP_TO_MASK(CAP_DAC_READ_SEARCH);
+	d[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].effective = CAP_TO_MASK(CAP_DAC_READ_SEARCH);
+	return syscall(SYS_capset, &h, d);
+}
+
 static int drop_privileges(const char *user)
 {
 	struct passwd *pw;
@@ -85,10 +102,15 @@ static int drop_privileges(const char *user)
 		log_error("event=start error=\"user %s does not exist\"", user);
 		return -1;
 	}
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(0, NULL) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		log_error("event=start error=\"cannot become %s: %s\"", user, strerror(errno));
 		return -1;
 	}
+	if (keep_read_cap() < 0)
+		log_warn("event=start note=\"no CAP_DAC_READ_SEARCH: a reload reads only files "
+			 "%s may read\" error=\"%s\"", user, strerror(errno));
+	prctl(PR_SET_KEEPCAPS, 0);
 	log_info("event=start user=%s uid=%u", user, (unsigned)pw->pw_uid);
 	return 0;
 }

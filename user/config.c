@@ -103,8 +103,9 @@ static const struct config_directive config_dirs[] = {
 	  "a relayed connection with no bytes either way for this long is closed" },
 	{ "linger", confval_duration, AG(linger_ns), "5s", 0,
 	  "how long a closed flow stays verified, so its TCP teardown passes" },
-	{ "drain_timeout", confval_duration, AG(drain_timeout_ns), "30s", 0,
-	  "after SIGTERM, connections still open this long are closed" },
+	{ "drain_timeout", confval_duration, AG(drain_timeout_ns), "25s", 0,
+	  "after SIGTERM, connections still open this long are closed "
+	  "(below systemd's TimeoutStopSec=30)" },
 	{ "max_connections", confval_max_conn, AG(max_connections), "100000", 0,
 	  "connections beyond this are closed at accept" },
 	{ "penalty", confval_duration, AG(penalty_ns), "10s", 0,

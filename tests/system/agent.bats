@@ -224,6 +224,11 @@ strict_sni = yes"
 	(cd "$PKI" && _ca_cmd edge -revoke later.pem && _ca_cmd edge -gencrl -out "$LAB_DIR/edge.crl")
 	kill -HUP "$AGENT_PID"
 	agent_log_wait "event=close reason=policy_changed .*detail=\"revoked:"
+	# Unpinned at once (no linger); the sweep removes the entry within 1 s.
+	for _ in $(seq 30); do
+		gate flows | grep -q "$CLIENT4" || break
+		sleep 0.1
+	done
 	run gate flows
 	refute_output --partial "$CLIENT4"
 	# edge-1 is not on the new CRL.
@@ -268,7 +273,7 @@ strict_sni = yes"
 	assert_output --partial 'aopgate_handshake_seconds_bucket{le="+Inf"} 1'
 }
 
-@test "after dropping privileges to 'user', verified flows are still pinned" {
+@test "after dropping privileges to 'user', flows are still pinned and a reload still reads root-only keys" {
 	agent_conf "user = nobody"
 	agent_up
 	agent_log_wait "event=start user=nobody"
@@ -282,5 +287,8 @@ strict_sni = yes"
 	[ "$(ps -o user= -p "$AGENT_PID")" = nobody ]
 	run grep -c "result=fail" "$LAB_DIR/agent.log"
 	assert_output 0
+	[ "$(stat -c %a "$PKI/server.key")" = 600 ]
+	kill -HUP "$AGENT_PID"
+	agent_log_wait "event=reload result=ok gen=2"
 	wait "$held" || true
 }

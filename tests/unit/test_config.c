@@ -257,10 +257,10 @@ static void test_doc(void)
 	FILE *f = open_memstream(&buf, &len);
 	static const char *const keys[] = {
 		"listen", "workers", "pin_root", "metrics", "user", "handshake_timeout",
-		"idle_timeout", "linger", "max_connections", "penalty", "penalty_max",
+		"idle_timeout", "linger", "drain_timeout", "max_connections", "penalty", "penalty_max",
 		"penalty_exempt", "strict_sni", "cert", "key", "client_ca", "crl", "verify",
 		"verify_depth", "allow_cn", "allow_san_dns", "allow_san_uri", "pin_sha256",
-		"pin_spki_sha256", "upstream", "proxy_protocol", "upstream_cert",
+		"pin_spki_sha256", "alpn", "upstream", "proxy_protocol", "upstream_cert",
 		"upstream_key", "upstream_ca",
 	};
 	int all = 1;
