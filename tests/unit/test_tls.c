@@ -218,6 +218,57 @@ static void test_sites(void)
 	config_free(cfg);
 }
 
+static void test_alpn(void)
+{
+	struct config *cfg = load("[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
+				  "verify = off\nalpn = h2, http/1.1\nupstream = 127.0.0.1:1\n");
+	struct tls *t = cfg ? tls_build(cfg, err, sizeof(err)) : NULL;
+	static const unsigned char offer[] = "\x08http/1.1\x02h2";
+	static const unsigned char other[] = "\x06spdy/1";
+	SSL_CTX *cctx = client_ctx(NULL, 0);
+	const unsigned char *sel;
+	unsigned int len;
+
+	if (!ok(t != NULL, "a site with alpn builds")) {
+		diag("%s", err);
+		return;
+	}
+	for (int round = 0; round < 2; round++) {
+		SSL *c = SSL_new(cctx), *s;
+		int sv[2], cd = 0, sd = 0;
+
+		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+		fcntl(sv[0], F_SETFL, O_NONBLOCK);
+		fcntl(sv[1], F_SETFL, O_NONBLOCK);
+		SSL_set_fd(c, sv[0]);
+		SSL_set_tlsext_host_name(c, "a.example");
+		if (round == 0)
+			SSL_set_alpn_protos(c, offer, sizeof(offer) - 1);
+		else
+			SSL_set_alpn_protos(c, other, sizeof(other) - 1);
+		SSL_set_connect_state(c);
+		s = tls_accept_new(t, sv[1]);
+		for (int i = 0; i < 50 && !(cd && sd); i++) {
+			cd = cd || SSL_do_handshake(c) == 1;
+			sd = sd || SSL_do_handshake(s) == 1;
+		}
+		SSL_get0_alpn_selected(s, &sel, &len);
+		if (round == 0)
+			ok(cd && sd && len == 2 && !memcmp(sel, "h2", 2),
+			   "ALPN: the site's first choice the client offers (h2)");
+		else
+			ok(cd && sd && len == 0, "ALPN: no common protocol, no ALPN, no failure");
+		SSL_free(c);
+		SSL_free(s);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	ERR_clear_error();
+	SSL_CTX_free(cctx);
+	tls_free(t);
+	config_free(cfg);
+}
+
 static void build_fails(const char *fmt, const char *what, const char *name)
 {
 	struct config *cfg = load(fmt);
@@ -287,6 +338,7 @@ int main(void)
 	X509_CRL_free(crl);
 	test_sites();
 	test_files();
+	test_alpn();
 	if (!getenv("KEEP"))
 		system((snprintf(err, sizeof(err), "rm -rf %s", dir), err));
 	return tap_done();
