@@ -165,3 +165,8 @@ refused() {
 	agent_log_wait "event=verify result=fail reason=$reason "
 	[ "$(metric "aopgate_closes_total{reason=\"$reason\"}")" -ge 1 ]
 }
+
+# hexof [TEXT]: TEXT (or stdin) as lower-case hex, no spaces.
+hexof() {
+	if [ $# -gt 0 ]; then printf '%s' "$1"; else cat; fi | od -An -tx1 -v | tr -d ' \n'
+}

@@ -292,3 +292,35 @@ strict_sni = yes"
 	agent_log_wait "event=reload result=ok gen=2"
 	wait "$held" || true
 }
+
+@test "the PROXY v2 header carries the client address, SNI, ALPN, TLS version, CN and fingerprint" {
+	agent_conf
+	cat >>"$LAB_DIR/aopgate.conf" <<-EOC
+	[site capture.test]
+	cert = $PKI/server.pem
+	key = $PKI/server.key
+	client_ca = $PKI/edge.pem
+	alpn = h2, http/1.1
+	upstream = 127.0.0.1:8081
+	proxy_protocol = v2
+	EOC
+	spawn capture "$LAB_O" timeout 20 socat -u TCP-LISTEN:8081,reuseaddr \
+		"OPEN:$LAB_DIR/capture.bin,creat"
+	wait_port 8081
+	agent_up
+	(echo ping; sleep 1) | in_client timeout 3 openssl s_client -quiet \
+		-connect $ORIGIN4:443 -servername capture.test -alpn http/1.1 \
+		-cert "$PKI/edge1.pem" -key "$PKI/edge1.key" >/dev/null 2>&1 || true
+	agent_log_wait "event=close reason=done site=capture.test"
+	hex=$(hexof <"$LAB_DIR/capture.bin")
+	# signature, v2 PROXY, TCP over IPv4, then 10.77.0.2 -> 10.77.0.1 port 443
+	[[ $hex == 0d0a0d0a000d0a515549540a2111* ]]
+	[[ $hex == 0d0a0d0a000d0a515549540a2111????0a4d00020a4d0001????01bb* ]]
+	[[ $hex == *010008"$(hexof http/1.1)"* ]]
+	[[ $hex == *02000c"$(hexof capture.test)"* ]]
+	# PP2_TYPE_SSL: client = SSL | CERT_CONN, verify = 0, then VERSION "TLSv1.3"
+	[[ $hex == *20????0300000000210007"$(hexof TLSv1.3)"* ]]
+	[[ $hex == *220006"$(hexof edge-1)"* ]]
+	[[ $hex == *e00020"$(sha256_of "$PKI/edge1.pem")"* ]]
+	[[ $hex == *70696e670a ]]
+}
