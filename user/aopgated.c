@@ -145,6 +145,7 @@ int main(int argc, char **argv)
 {
 	const char *path = DEFAULT_CONFIG;
 	int check = 0, opt, *lfds = NULL, workers;
+	size_t n_listen;
 	char err[8192];
 	struct runtime *rt;
 	const struct config_agent *a;
@@ -200,7 +201,10 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	lfds = calloc(a->n_listen, sizeof(*lfds));
+	/* a belongs to the first runtime, which a reload frees: nothing below
+	 * the signal loop may use it. */
+	n_listen = a->n_listen;
+	lfds = calloc(n_listen, sizeof(*lfds));
 	if (!lfds)
 		return 1;
 	for (size_t i = 0; i < a->n_listen; i++) {
@@ -267,7 +271,7 @@ int main(int argc, char **argv)
 	worker_join();
 	pin_sweep(false);
 	log_info("event=stop result=ok");
-	for (size_t i = 0; i < a->n_listen; i++)
+	for (size_t i = 0; i < n_listen; i++)
 		close(lfds[i]);
 	free(lfds);
 	return 0;
