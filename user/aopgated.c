@@ -35,10 +35,10 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: aopgated [-c FILE] [-t]\n"
-		"       aopgated -D\n"
+		"       aopgated -D [man]\n"
 		"  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
 		"  -t       check the configuration, its certificates, keys, CAs and CRLs, then exit\n"
-		"  -D       print the documentation of every directive\n"
+		"  -D       print the documentation of every directive (man: as roff)\n"
 		"Runs in the foreground, logs to stderr; SIGHUP reloads, SIGTERM drains.\n");
 }
 
@@ -161,7 +161,8 @@ int main(int argc, char **argv)
 			check = 1;
 			break;
 		case 'D':
-			config_doc(stdout);
+			config_doc(stdout, optind < argc && !strcmp(argv[optind], "man")
+						   ? CONFIG_DOC_MAN : CONFIG_DOC_TEXT);
 			return 0;
 		case 'h':
 			usage(stdout);
