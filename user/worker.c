@@ -23,6 +23,8 @@ struct worker {
 	struct conn_handle *listen;
 	struct conn head;	/* list sentinel */
 	unsigned int gen;
+	bool listening;		/* listen fds are in this epoll set */
+	uint64_t resume_ns;	/* out of fds: listen again from then on */
 };
 
 static struct worker *workers;
@@ -45,6 +47,22 @@ static void link_conn(struct worker *w, struct conn *c)
 	w->head.next = c;
 }
 
+static int listen_set(struct worker *w, bool on)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n_listen && on != w->listening; i++) {
+		struct epoll_event e = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+					 .data.ptr = &w->listen[i] };
+
+		if (epoll_ctl(w->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_fds[i],
+			      on ? &e : NULL) < 0)
+			rc = -1;
+	}
+	w->listening = on;
+	return rc;
+}
+
 static void accept_some(struct worker *w, int lfd, uint64_t now)
 {
 	/* Bounded, so one loop cannot starve its connections under a flood. */
@@ -54,8 +72,19 @@ static void accept_some(struct worker *w, int lfd, uint64_t now)
 		struct conn *c;
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			/*
+			 * Out of descriptors the listening socket stays readable:
+			 * leave it alone for a moment rather than spin on it.
+			 */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				log_warn("event=accept error=\"%s\" note=\"pausing accepts 100ms\"",
+					 strerror(errno));
+				listen_set(w, false);
+				w->resume_ns = now + 100000000ull;
+			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				log_warn("event=accept error=\"%s\"", strerror(errno));
+			}
 			return;
 		}
 		if (conn_active() >= __atomic_load_n(&max_conns, __ATOMIC_RELAXED)) {
@@ -111,7 +140,6 @@ static void *worker_loop(void *arg)
 	struct worker *w = arg;
 	struct epoll_event ev[128];
 	uint64_t last_tick = 0, drain;
-	bool listening = true;
 	size_t live = 0;
 
 	w->gen = runtime_generation();
@@ -125,7 +153,7 @@ static void *worker_loop(void *arg)
 
 			switch (h->kind) {
 			case CONN_K_LISTEN:
-				if (listening)
+				if (w->listening)
 					accept_some(w, h->fd, now);
 				break;
 			case CONN_K_WAKE:
@@ -139,10 +167,12 @@ static void *worker_loop(void *arg)
 		}
 		recheck_all(w);
 		drain = __atomic_load_n(&drain_deadline, __ATOMIC_ACQUIRE);
-		if (drain && listening) {
-			for (size_t i = 0; i < n_listen; i++)
-				epoll_ctl(w->epfd, EPOLL_CTL_DEL, listen_fds[i], NULL);
-			listening = false;
+		if (drain) {
+			listen_set(w, false);
+			w->resume_ns = 0;
+		} else if (w->resume_ns && now >= w->resume_ns) {
+			listen_set(w, true);
+			w->resume_ns = 0;
 		}
 		if (now - last_tick >= TICK_NS || drain) {
 			last_tick = now;
@@ -167,14 +197,9 @@ static int worker_init(struct worker *w)
 	if (w->epfd < 0 || w->wake.fd < 0 || !w->listen ||
 	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake.fd, &e) < 0)
 		return -1;
-	for (size_t i = 0; i < n_listen; i++) {
+	for (size_t i = 0; i < n_listen; i++)
 		w->listen[i] = (struct conn_handle){ CONN_K_LISTEN, NULL, listen_fds[i] };
-		e = (struct epoll_event){ .events = EPOLLIN | EPOLLEXCLUSIVE,
-					  .data.ptr = &w->listen[i] };
-		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, listen_fds[i], &e) < 0)
-			return -1;
-	}
-	return 0;
+	return listen_set(w, true);
 }
 
 int worker_start(int n, const int *lfds, size_t nl, long max)
