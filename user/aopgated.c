@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confdoc.h"
 #include "conn.h"
 #include "gatemap.h"
 #include "log.h"
@@ -161,7 +162,7 @@ int main(int argc, char **argv)
 			check = 1;
 			break;
 		case 'D':
-			config_doc(stdout, optind < argc && !strcmp(argv[optind], "man")
+			confdoc_write(stdout, optind < argc && !strcmp(argv[optind], "man")
 						   ? CONFIG_DOC_MAN : CONFIG_DOC_TEXT);
 			return 0;
 		case 'h':

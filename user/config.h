@@ -140,14 +140,6 @@ const struct config_site *config_site_by_id(const struct config *cfg,
 /* config_exempt(cfg, addr): whether a mapped source is penalty_exempt. */
 bool config_exempt(const struct config *cfg, const __u8 addr[16]);
 
-enum config_doc_fmt {
-	CONFIG_DOC_TEXT,	/* aopgated -D */
-	CONFIG_DOC_MAN,		/* man/aopgate.conf.5 */
-};
-
-/* config_doc(out, fmt): writes the documentation of every directive. */
-void config_doc(FILE *out, enum config_doc_fmt fmt);
-
 /* config_verify_name / config_pp_name: the values as written in the file. */
 const char *config_verify_name(enum config_verify v);
 const char *config_pp_name(enum config_pp p);

@@ -7,6 +7,7 @@
 
 #include "tap.h"
 #include "config.h"
+#include "confdoc.h"
 #include "confval.h"
 #include "gatemap.h"
 
@@ -265,7 +266,7 @@ static void test_doc(void)
 	};
 	int all = 1;
 
-	config_doc(f, CONFIG_DOC_TEXT);
+	confdoc_write(f, CONFIG_DOC_TEXT);
 	fclose(f);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char k[64];
@@ -292,7 +293,7 @@ static void test_doc(void)
 	fclose(f);
 	fclose(man);
 	f = open_memstream(&got, &gl);
-	config_doc(f, CONFIG_DOC_MAN);
+	confdoc_write(f, CONFIG_DOC_MAN);
 	fclose(f);
 	ok(gl == wl && !memcmp(got, want, gl),
 	   "man/aopgate.conf.5 equals `aopgated -D man` (regenerate it after a table change)");
