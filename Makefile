@@ -33,7 +33,7 @@ BINS      := $(patsubst user/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test test-unit test-system bench-xdp clean install demo demo-down
+.PHONY: all deps test test-unit test-system bench-xdp clean install demo demo-down uninstall
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(BPF_OBJS) $(UNIT_BINS)
@@ -120,3 +120,11 @@ install: $(BINS) $(BPF_OBJS) $(UNITS)
 	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
 	$(if $(wildcard dist/aopgate.conf.example),install -m 0644 dist/aopgate.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BINS))) \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
+		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example
+	rm -rf $(DESTDIR)$(LIBDIR)/aopgate $(DESTDIR)$(DATADIR)/aopgate

@@ -197,9 +197,11 @@ static int allow_load(struct gatemap *gm, const char *file)
 		if (keep) {
 			cur = next;
 			start = false;
-		} else {
-			/* Deleting restarts get_next_key from cur (or the start). */
-			bpf_map_delete_elem(fd, &next);
+		} else if (bpf_map_delete_elem(fd, &next)) {
+			/* (A deleted key restarts get_next_key from cur.) */
+			cli_err("%s: cannot remove a stale prefix: %s", file,
+				strerror(errno));
+			goto out;
 		}
 	}
 	printf("allowlist: %zu prefixes from %s\n", n, file);
@@ -251,9 +253,14 @@ static int verb_allow(struct cli *c)
 		cli_err("the allowlist is on and clearing it would drop every source; "
 			"'aopgate set allowlist off' first");
 	} else {
-		while (!bpf_map_get_next_key(fd, NULL, &next))
-			bpf_map_delete_elem(fd, &next);
 		ret = 0;
+		while (!bpf_map_get_next_key(fd, NULL, &next)) {
+			if (bpf_map_delete_elem(fd, &next)) {
+				cli_err("cannot clear the allowlist: %s", strerror(errno));
+				ret = 1;
+				break;
+			}
+		}
 	}
 	if (!ret && strcmp(sub, "clear") && !allowlist_on(gm))
 		fprintf(stderr, "aopgate: note: the allowlist is off; "

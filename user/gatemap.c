@@ -257,40 +257,76 @@ int gatemap_linger(struct gatemap *gm, const struct flow_key *key,
 	return 0;
 }
 
+int gatemap_each(const struct gatemap *gm, enum gatemap_id id,
+		 gatemap_each_fn fn, void *ctx)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	/* Large enough for every key and value of include/aopgate.h. */
+	__u8 cur[64], next[64], value[128];
+	int fd = gm->fd[id];
+	bool first = true;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.key_size > sizeof(cur) || info.value_size > sizeof(value))
+		return -E2BIG;
+	while (!bpf_map_get_next_key(fd, first ? NULL : cur, next)) {
+		first = false;
+		memcpy(cur, next, info.key_size);
+		if (bpf_map_lookup_elem(fd, cur, value))
+			continue;
+		if (fn(cur, value, ctx))
+			return 0;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+struct sweep {
+	bool all;
+	__u64 now;
+	struct flow_key *doomed;
+	size_t n, cap;
+	int err;
+};
+
+static int sweep_collect(const void *key, const void *value, void *ctx)
+{
+	const struct verified_flow *vf = value;
+	struct sweep *sw = ctx;
+	struct flow_key *tmp;
+
+	if (!sw->all && !(vf->expires_ns && vf->expires_ns <= sw->now))
+		return 0;
+	if (sw->n == sw->cap) {
+		sw->cap = sw->cap ? sw->cap * 2 : 64;
+		tmp = realloc(sw->doomed, sw->cap * sizeof(*tmp));
+		if (!tmp) {
+			sw->err = -ENOMEM;
+			return 1;
+		}
+		sw->doomed = tmp;
+	}
+	sw->doomed[sw->n++] = *(const struct flow_key *)key;
+	return 0;
+}
+
 int gatemap_sweep(struct gatemap *gm, bool all)
 {
-	int fd = gm->fd[GM_VERIFIED], n = 0, err = 0;
-	struct flow_key cur, next, *doomed = NULL, *tmp;
-	size_t ndoomed = 0, cap = 0;
-	struct verified_flow vf;
-	__u64 now = gatemap_now_ns();
-	bool first = true;
+	struct sweep sw = { .all = all, .now = gatemap_now_ns() };
+	int n = 0, err;
 
 	/*
 	 * Collect first, delete after: get_next_key on a deleted key restarts
 	 * the walk, which would make a sweep quadratic.
 	 */
-	while (!bpf_map_get_next_key(fd, first ? NULL : &cur, &next)) {
-		first = false;
-		cur = next;
-		if (bpf_map_lookup_elem(fd, &cur, &vf) ||
-		    !(all || (vf.expires_ns && vf.expires_ns <= now)))
-			continue;
-		if (ndoomed == cap) {
-			cap = cap ? cap * 2 : 64;
-			tmp = realloc(doomed, cap * sizeof(*doomed));
-			if (!tmp) {
-				err = -ENOMEM;
-				break;
-			}
-			doomed = tmp;
-		}
-		doomed[ndoomed++] = cur;
-	}
-	for (size_t i = 0; i < ndoomed; i++)
-		if (!bpf_map_delete_elem(fd, &doomed[i]))
+	err = gatemap_each(gm, GM_VERIFIED, sweep_collect, &sw);
+	for (size_t i = 0; i < sw.n; i++)
+		if (!bpf_map_delete_elem(gm->fd[GM_VERIFIED], &sw.doomed[i]))
 			n++;
-	free(doomed);
+	free(sw.doomed);
+	if (sw.err)
+		return sw.err;
 	return err ? err : n;
 }
 

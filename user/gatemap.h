@@ -41,6 +41,15 @@ void gatemap_close(struct gatemap *gm);
 /* gatemap_fd(gm, id): the fd of one map. */
 int gatemap_fd(const struct gatemap *gm, enum gatemap_id id);
 
+/*
+ * gatemap_each(gm, id, fn, ctx): calls fn(key, value, ctx) for every entry
+ * of a (non-per-CPU) map, stopping early when fn returns non-zero.
+ * Entries deleted during the walk are skipped. Returns 0 or -errno.
+ */
+typedef int (*gatemap_each_fn)(const void *key, const void *value, void *ctx);
+int gatemap_each(const struct gatemap *gm, enum gatemap_id id,
+		 gatemap_each_fn fn, void *ctx);
+
 /* gatemap_now_ns(): CLOCK_MONOTONIC in ns, the gate's time base. */
 __u64 gatemap_now_ns(void);
 

@@ -24,17 +24,19 @@ static struct gatemap *open_maps(const char *pin_root)
 	return gm;
 }
 
-static __u32 map_count(struct gatemap *gm, enum gatemap_id id, size_t key_size)
+static int count_one(const void *key, const void *value, void *ctx)
 {
-	char cur[64], next[64];
+	(void)key;
+	(void)value;
+	++*(__u32 *)ctx;
+	return 0;
+}
+
+static __u32 map_count(struct gatemap *gm, enum gatemap_id id)
+{
 	__u32 n = 0;
 
-	if (key_size > sizeof(cur))
-		return 0;
-	while (!bpf_map_get_next_key(gatemap_fd(gm, id), n ? cur : NULL, next)) {
-		memcpy(cur, next, key_size);
-		n++;
-	}
+	gatemap_each(gm, id, count_one, &n);
 	return n;
 }
 
@@ -63,15 +65,9 @@ static void print_ports(struct gatemap *gm, __u32 role, bool json)
 		printf("-");
 }
 
-static const struct {
-	enum gatemap_id id;
-	size_t key_size;
-} fill[] = {
-	{ GM_VERIFIED, sizeof(struct flow_key) },
-	{ GM_PENDING, sizeof(struct flow_key) },
-	{ GM_PENALTY, sizeof(struct src_key) },
-	{ GM_ALLOW_SRC, sizeof(struct allow_key) },
-	{ GM_SYN_RL, sizeof(struct src_key) },
+/* The maps whose fill status shows. */
+static const enum gatemap_id fill[] = {
+	GM_VERIFIED, GM_PENDING, GM_PENALTY, GM_ALLOW_SRC, GM_SYN_RL,
 };
 
 int show_status(const char *pin_root, bool json)
@@ -121,9 +117,8 @@ int show_status(const char *pin_root, bool json)
 		       (unsigned long long)cfg.syn_burst);
 		for (i = 0; i < (int)(sizeof(fill) / sizeof(fill[0])); i++)
 			printf("%s\"%s\": {\"entries\": %u, \"max_entries\": %u}",
-			       i ? ", " : "", gatemap_name(fill[i].id),
-			       map_count(gm, fill[i].id, fill[i].key_size),
-			       map_max(gm, fill[i].id));
+			       i ? ", " : "", gatemap_name(fill[i]),
+			       map_count(gm, fill[i]), map_max(gm, fill[i]));
 		printf("}, \"counters\": {");
 		for (i = 0; i < CNT_MAX; i++)
 			printf("%s\"%s\": {\"packets\": %llu, \"bytes\": %llu}",
@@ -154,9 +149,8 @@ int show_status(const char *pin_root, bool json)
 	       (unsigned long long)cfg.syn_rate, (unsigned long long)cfg.syn_burst);
 	printf("\n%-12s %10s %10s\n", "map", "entries", "max");
 	for (i = 0; i < (int)(sizeof(fill) / sizeof(fill[0])); i++)
-		printf("%-12s %10u %10u\n", gatemap_name(fill[i].id),
-		       map_count(gm, fill[i].id, fill[i].key_size),
-		       map_max(gm, fill[i].id));
+		printf("%-12s %10u %10u\n", gatemap_name(fill[i]),
+		       map_count(gm, fill[i]), map_max(gm, fill[i]));
 	printf("\n%-24s %14s %16s\n", "counter", "packets", "bytes");
 	for (i = 0; i < CNT_MAX; i++)
 		printf("%-24s %14llu %16llu\n", gatemap_counter_name(i),
@@ -177,172 +171,182 @@ static const char *endpoint(const __u8 addr[16], __be16 port, char *buf,
 	return buf;
 }
 
-static void print_flow_json(const struct flow_key *k, bool *first)
+/* State of one listing: output form, the clock, and the separator. */
+struct listing {
+	bool json, first;
+	__u64 now;
+};
+
+static void json_sep(struct listing *l)
+{
+	if (!l->first)
+		printf(", ");
+	l->first = false;
+}
+
+static void flow_json(struct listing *l, const struct flow_key *k)
 {
 	char s[64], d[64];
 
-	printf("%s{\"src\": \"%s\", \"dst\": \"%s\"", *first ? "" : ", ",
+	json_sep(l);
+	printf("{\"src\": \"%s\", \"dst\": \"%s\"",
 	       endpoint(k->saddr, k->sport, s, sizeof(s)),
 	       endpoint(k->daddr, k->dport, d, sizeof(d)));
-	*first = false;
+}
+
+static int show_verified(const void *key, const void *value, void *ctx)
+{
+	const struct verified_flow *vf = value;
+	const struct flow_key *k = key;
+	struct listing *l = ctx;
+	char s[64], d[64], age[32], exp[32], cert[17];
+
+	for (int i = 0; i < 8; i++)
+		sprintf(cert + 2 * i, "%02x", vf->cert_id[i]);
+	if (l->json) {
+		flow_json(l, k);
+		printf(", \"site_id\": %u, \"cert_id\": \"%s\", \"age_ns\": %llu, "
+		       "\"expires_in_ns\": %lld, \"packets\": %llu, \"bytes\": %llu}",
+		       vf->site_id, cert,
+		       (unsigned long long)(l->now - vf->verified_ns),
+		       vf->expires_ns ? (long long)(vf->expires_ns - l->now) : 0,
+		       (unsigned long long)vf->packets,
+		       (unsigned long long)vf->bytes);
+		return 0;
+	}
+	if (!vf->expires_ns)
+		snprintf(exp, sizeof(exp), "open");
+	else if (vf->expires_ns > l->now)
+		cli_duration_str(vf->expires_ns - l->now, exp, sizeof(exp));
+	else
+		snprintf(exp, sizeof(exp), "expired");
+	printf("%-8s %-42s %-42s %5u %-16s %9s %10llu %12llu %s\n", "verified",
+	       endpoint(k->saddr, k->sport, s, sizeof(s)),
+	       endpoint(k->daddr, k->dport, d, sizeof(d)), vf->site_id, cert,
+	       cli_duration_str(l->now - vf->verified_ns, age, sizeof(age)),
+	       (unsigned long long)vf->packets, (unsigned long long)vf->bytes, exp);
+	return 0;
+}
+
+static int show_pending(const void *key, const void *value, void *ctx)
+{
+	const struct pending_flow *pf = value;
+	const struct flow_key *k = key;
+	struct listing *l = ctx;
+	char s[64], d[64], age[32];
+
+	if (l->json) {
+		flow_json(l, k);
+		printf(", \"age_ns\": %llu, \"packets\": %u}",
+		       (unsigned long long)(l->now - pf->first_seen_ns), pf->packets);
+		return 0;
+	}
+	printf("%-8s %-42s %-42s %5s %-16s %9s %10u %12s %s\n", "pending",
+	       endpoint(k->saddr, k->sport, s, sizeof(s)),
+	       endpoint(k->daddr, k->dport, d, sizeof(d)), "-", "-",
+	       cli_duration_str(l->now - pf->first_seen_ns, age, sizeof(age)),
+	       pf->packets, "-", "-");
+	return 0;
 }
 
 int show_flows(const char *pin_root, bool json)
 {
-	struct flow_key cur, next;
-	struct verified_flow vf;
-	struct pending_flow pf;
-	struct gatemap *gm;
-	char s[64], d[64], age[32], exp[32];
-	__u64 now = gatemap_now_ns();
-	bool first = true;
-	int fd;
+	struct listing l = { .json = json, .first = true, .now = gatemap_now_ns() };
+	struct gatemap *gm = open_maps(pin_root);
 
-	gm = open_maps(pin_root);
 	if (!gm)
 		return -1;
-
-	fd = gatemap_fd(gm, GM_VERIFIED);
 	if (json)
 		printf("{\"verified\": [");
 	else
 		printf("%-8s %-42s %-42s %5s %-16s %9s %10s %12s %s\n", "state",
 		       "source", "destination", "site", "cert", "age",
 		       "packets", "bytes", "expires");
-	for (bool start = true;
-	     !bpf_map_get_next_key(fd, start ? NULL : &cur, &next); start = false) {
-		cur = next;
-		if (bpf_map_lookup_elem(fd, &cur, &vf))
-			continue;
-		char cert[17];
-
-		for (int i = 0; i < 8; i++)
-			sprintf(cert + 2 * i, "%02x", vf.cert_id[i]);
-		if (json) {
-			print_flow_json(&cur, &first);
-			printf(", \"site_id\": %u, \"cert_id\": \"%s\", \"age_ns\": %llu, "
-			       "\"expires_in_ns\": %lld, \"packets\": %llu, \"bytes\": %llu}",
-			       vf.site_id, cert,
-			       (unsigned long long)(now - vf.verified_ns),
-			       vf.expires_ns ? (long long)(vf.expires_ns - now) : 0,
-			       (unsigned long long)vf.packets,
-			       (unsigned long long)vf.bytes);
-			continue;
-		}
-		if (!vf.expires_ns)
-			snprintf(exp, sizeof(exp), "open");
-		else if (vf.expires_ns > now)
-			cli_duration_str(vf.expires_ns - now, exp, sizeof(exp));
-		else
-			snprintf(exp, sizeof(exp), "expired");
-		printf("%-8s %-42s %-42s %5u %-16s %9s %10llu %12llu %s\n",
-		       "verified", endpoint(cur.saddr, cur.sport, s, sizeof(s)),
-		       endpoint(cur.daddr, cur.dport, d, sizeof(d)), vf.site_id,
-		       cert, cli_duration_str(now - vf.verified_ns, age, sizeof(age)),
-		       (unsigned long long)vf.packets, (unsigned long long)vf.bytes,
-		       exp);
-	}
-
-	fd = gatemap_fd(gm, GM_PENDING);
-	first = true;
+	gatemap_each(gm, GM_VERIFIED, show_verified, &l);
 	if (json)
 		printf("], \"pending\": [");
-	for (bool start = true;
-	     !bpf_map_get_next_key(fd, start ? NULL : &cur, &next); start = false) {
-		cur = next;
-		if (bpf_map_lookup_elem(fd, &cur, &pf))
-			continue;
-		if (json) {
-			print_flow_json(&cur, &first);
-			printf(", \"age_ns\": %llu, \"packets\": %u}",
-			       (unsigned long long)(now - pf.first_seen_ns),
-			       pf.packets);
-			continue;
-		}
-		printf("%-8s %-42s %-42s %5s %-16s %9s %10u %12s %s\n", "pending",
-		       endpoint(cur.saddr, cur.sport, s, sizeof(s)),
-		       endpoint(cur.daddr, cur.dport, d, sizeof(d)), "-", "-",
-		       cli_duration_str(now - pf.first_seen_ns, age, sizeof(age)),
-		       pf.packets, "-", "-");
-	}
+	l.first = true;
+	gatemap_each(gm, GM_PENDING, show_pending, &l);
 	if (json)
 		printf("]}\n");
 	gatemap_close(gm);
 	return 0;
 }
 
-int show_penalties(const char *pin_root, bool json)
+static int show_penalty(const void *key, const void *value, void *ctx)
 {
-	struct src_key cur, next;
-	struct penalty p;
-	struct gatemap *gm;
+	const struct penalty *p = value;
+	const struct src_key *k = key;
+	struct listing *l = ctx;
 	char a[INET6_ADDRSTRLEN], left[32];
-	__u64 now = gatemap_now_ns();
-	bool first = true;
-	int fd;
 
-	gm = open_maps(pin_root);
+	if (p->until_ns <= l->now)
+		return 0;
+	gatemap_addr_str(k->addr, a, sizeof(a));
+	if (p->until_ns == FOREVER)
+		snprintf(left, sizeof(left), "forever");
+	else
+		cli_duration_str(p->until_ns - l->now, left, sizeof(left));
+	if (l->json) {
+		json_sep(l);
+		printf("{\"source\": \"%s\", \"strikes\": %u, \"remaining_ns\": %lld}",
+		       a, p->strikes,
+		       p->until_ns == FOREVER ? -1 : (long long)(p->until_ns - l->now));
+	} else {
+		printf("%-40s %8u %s\n", a, p->strikes, left);
+	}
+	return 0;
+}
+
+static int show_prefix(const void *key, const void *value, void *ctx)
+{
+	const struct allow_key *k = key;
+	struct listing *l = ctx;
+	char a[INET6_ADDRSTRLEN];
+	__u32 len;
+
+	(void)value;
+	gatemap_addr_str(k->addr, a, sizeof(a));
+	len = strchr(a, ':') ? k->prefixlen : k->prefixlen - 96;
+	if (l->json) {
+		json_sep(l);
+		printf("\"%s/%u\"", a, len);
+	} else {
+		printf("%s/%u\n", a, len);
+	}
+	return 0;
+}
+
+/* Lists one map as a JSON array or as lines under an optional header. */
+static int show_list(const char *pin_root, bool json, enum gatemap_id id,
+		     gatemap_each_fn fn, const char *header)
+{
+	struct listing l = { .json = json, .first = true, .now = gatemap_now_ns() };
+	struct gatemap *gm = open_maps(pin_root);
+
 	if (!gm)
 		return -1;
-	fd = gatemap_fd(gm, GM_PENALTY);
 	if (json)
 		printf("[");
-	else
-		printf("%-40s %8s %s\n", "source", "strikes", "remaining");
-	for (bool start = true;
-	     !bpf_map_get_next_key(fd, start ? NULL : &cur, &next); start = false) {
-		cur = next;
-		if (bpf_map_lookup_elem(fd, &cur, &p) || p.until_ns <= now)
-			continue;
-		gatemap_addr_str(cur.addr, a, sizeof(a));
-		if (p.until_ns == FOREVER)
-			snprintf(left, sizeof(left), "forever");
-		else
-			cli_duration_str(p.until_ns - now, left, sizeof(left));
-		if (json) {
-			printf("%s{\"source\": \"%s\", \"strikes\": %u, \"remaining_ns\": %lld}",
-			       first ? "" : ", ", a, p.strikes,
-			       p.until_ns == FOREVER ? -1 : (long long)(p.until_ns - now));
-			first = false;
-		} else {
-			printf("%-40s %8u %s\n", a, p.strikes, left);
-		}
-	}
+	else if (header)
+		printf("%s\n", header);
+	gatemap_each(gm, id, fn, &l);
 	if (json)
 		printf("]\n");
 	gatemap_close(gm);
 	return 0;
 }
 
+int show_penalties(const char *pin_root, bool json)
+{
+	char header[64];
+
+	snprintf(header, sizeof(header), "%-40s %8s %s", "source", "strikes",
+		 "remaining");
+	return show_list(pin_root, json, GM_PENALTY, show_penalty, header);
+}
+
 int show_allowlist(const char *pin_root, bool json)
 {
-	struct allow_key cur, next;
-	struct gatemap *gm;
-	char a[INET6_ADDRSTRLEN];
-	bool first = true, v4;
-	int fd;
-
-	gm = open_maps(pin_root);
-	if (!gm)
-		return -1;
-	fd = gatemap_fd(gm, GM_ALLOW_SRC);
-	if (json)
-		printf("[");
-	for (bool start = true;
-	     !bpf_map_get_next_key(fd, start ? NULL : &cur, &next); start = false) {
-		cur = next;
-		gatemap_addr_str(cur.addr, a, sizeof(a));
-		v4 = !strchr(a, ':');
-		if (json) {
-			printf("%s\"%s/%u\"", first ? "" : ", ", a,
-			       v4 ? cur.prefixlen - 96 : cur.prefixlen);
-			first = false;
-		} else {
-			printf("%s/%u\n", a, v4 ? cur.prefixlen - 96 : cur.prefixlen);
-		}
-	}
-	if (json)
-		printf("]\n");
-	gatemap_close(gm);
-	return 0;
+	return show_list(pin_root, json, GM_ALLOW_SRC, show_prefix, NULL);
 }

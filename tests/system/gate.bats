@@ -179,8 +179,9 @@ reaches_gate_port() {
 }
 
 @test "attach refuses an interface that carries another XDP program unless --force" {
-	in_origin ip link set dev "$LAB_IF_O" xdp obj "$AOPGATE_BUILD/gate.bpf.o" sec xdp 2>/dev/null ||
-		in_origin ip link set dev "$LAB_IF_O" xdpgeneric obj "$AOPGATE_BUILD/gate.bpf.o" sec xdp
+	mkdir -p "$PIN"
+	bpftool prog load "$AOPGATE_BUILD/empty.bpf.o" "$PIN/foreign" type xdp
+	in_origin bpftool net attach xdpdrv pinned "$PIN/foreign" dev "$LAB_IF_O"
 	run gate_attach -m native
 	assert_failure
 	assert_output --partial "already carries XDP program"
