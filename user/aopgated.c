@@ -132,8 +132,11 @@ static void reload(const char *path, const struct config *running)
 	/* Sockets, maps and the user were set up once; say what needs a restart. */
 	if (n->n_listen != o->n_listen ||
 	    memcmp(n->listen, o->listen, n->n_listen * sizeof(*n->listen)) ||
-	    strcmp(n->pin_root, o->pin_root) || memcmp(&n->metrics, &o->metrics, sizeof(n->metrics)))
-		log_warn("event=reload note=\"listen, pin_root and metrics change only on restart\"");
+	    strcmp(n->pin_root, o->pin_root) || n->workers != o->workers ||
+	    memcmp(&n->metrics, &o->metrics, sizeof(n->metrics)) ||
+	    !n->user != !o->user || (n->user && strcmp(n->user, o->user)))
+		log_warn("event=reload note=\"listen, workers, pin_root, metrics and user "
+			 "change only on restart\"");
 	log_set_level(n->log_level);
 	worker_set_max(n->max_connections);
 	runtime_publish(rt);

@@ -20,7 +20,7 @@ static const char *const log_names[] = {
 
 void log_set_level(enum log_level lvl)
 {
-	log_max = lvl;
+	__atomic_store_n(&log_max, lvl, __ATOMIC_RELAXED);	/* a reload, while workers log */
 }
 
 int log_level_parse(const char *s)
@@ -33,7 +33,7 @@ int log_level_parse(const char *s)
 
 int log_enabled(enum log_level lvl)
 {
-	return lvl <= log_max;
+	return lvl <= __atomic_load_n(&log_max, __ATOMIC_RELAXED);
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
