@@ -222,11 +222,15 @@ int main(int argc, char **argv)
 	}
 	if (a->metrics.len && metrics_serve(&a->metrics) < 0)
 		return 1;
-	if (pin_open(a->pin_root) == 0) {
-		int n = pin_sweep(true);
-
+	if (strcmp(a->pin_root, "off")) {
+		/* Fail closed: without the maps nobody is pinned or penalized. */
+		if (pin_open(a->pin_root) < 0)
+			return 1;
 		/* The sockets of a previous process are gone: so are its flows. */
-		log_info("event=sweep stale_verified=%d", n);
+		log_info("event=sweep stale_verified=%d", pin_sweep(true));
+	} else {
+		log_warn("event=maps note=\"pin_root = off: flows are not pinned and "
+			 "failed sources are not penalized\"");
 	}
 	if (drop_privileges(a->user) < 0)
 		return 1;
@@ -259,14 +263,8 @@ int main(int argc, char **argv)
 		}
 		if (now - last_sweep >= 1000000000ull) {
 			last_sweep = now;
-			if (!pin_ready()) {
-				cur = runtime_get();
-				if (getuid() == 0 && pin_open(cur->cfg->agent.pin_root) == 0)
-					log_info("event=sweep stale_verified=%d", pin_sweep(true));
-				runtime_put(cur);
-			} else {
+			if (pin_ready())
 				pin_sweep(false);
-			}
 		}
 		if (now - last_rotate >= TLS_TICKET_ROTATE_S * 1000000000ull) {
 			last_rotate = now;

@@ -72,7 +72,7 @@ const struct config_directive config_dirs[] = {
 	{ "workers", confval_workers, AG(workers), "auto", 0,
 	  "event loops: auto (one per core) or a number" },
 	{ "pin_root", confval_str, AG(pin_root), AOPGATE_PIN_ROOT, 0,
-	  "where `aopgate attach` pinned the gate's maps" },
+	  "where `aopgate attach` pinned the gate's maps; off runs without the gate (no pinning, no penalties)" },
 	{ "metrics", confval_metrics, AG(metrics), "off", 0,
 	  "IP:PORT serving Prometheus text on /metrics, or off" },
 	{ "user", confval_str, AG(user), NULL, 0,
@@ -132,7 +132,7 @@ const struct config_directive config_dirs[] = {
 	{ "upstream_key", confval_path, ST(upstream_key), NULL, 0,
 	  "key of upstream_cert" },
 	{ "upstream_ca", confval_path, ST(upstream_ca), NULL, 0,
-	  "CA bundle a tls:// upstream's certificate must chain to (default: none checked)" },
+	  "CA bundle a tls:// upstream's certificate must chain to (required with tls://)" },
 };
 
 const size_t config_n_dirs = sizeof(config_dirs) / sizeof(config_dirs[0]);
@@ -374,6 +374,11 @@ static void validate_site(struct config_parse *cp, struct config_site *s)
 	    !s->upstream.tls)
 		cp_error(cp, s->upstream.line,
 			 "site %s: upstream_cert/upstream_ca need a tls:// upstream", s->name);
+	/* Fail closed: an unchecked upstream could be anyone on the path. */
+	if (s->upstream.tls && !s->upstream_ca.path)
+		cp_error(cp, s->upstream.line,
+			 "site %s: a tls:// upstream needs upstream_ca to check its certificate",
+			 s->name);
 	if (s->verify == CONFIG_VERIFY_OFF &&
 	    (s->allow_cn.n || s->allow_san_dns.n || s->allow_san_uri.n ||
 	     s->pin_sha256.n || s->pin_spki_sha256.n))

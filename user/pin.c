@@ -11,25 +11,19 @@
 #include "pin.h"
 
 static struct gatemap *pin_gm;
-static int pin_last_errno;
 
 int pin_open(const char *pin_root)
 {
-	char err[256] = "";
+	char err[256] = "", q[300];
 	struct gatemap *gm;
 
 	if (pin_ready())
 		return 0;
 	gm = gatemap_open(pin_root, err, sizeof(err));
 	if (!gm) {
-		if (errno != pin_last_errno) {
-			char q[300];
-
-			pin_last_errno = errno;
-			log_warn("event=maps result=fail pin_root=%s error=%s "
-				 "note=\"flows are not pinned until the gate is attached\"",
-				 pin_root, log_quote(err, q, sizeof(q)));
-		}
+		log_error("event=maps result=fail pin_root=%s error=%s note=\"attach the "
+			  "gate first (aopgate attach), or set pin_root = off to run without it\"",
+			  pin_root, log_quote(err, q, sizeof(q)));
 		return -1;
 	}
 	__atomic_store_n(&pin_gm, gm, __ATOMIC_RELEASE);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The agent's side of the gate's maps, over user/gatemap: pinning
- * verified flows, striking failed sources, lingering and sweeping. Until
- * the maps can be opened (the gate not attached yet) every call is a
- * no-op and pin_ready() says so; the agent still enforces mTLS itself.
+ * verified flows, striking failed sources, lingering and sweeping. With
+ * pin_root = off the maps are never opened, every call is a no-op and
+ * pin_ready() says so; the agent still enforces mTLS itself.
  */
 #ifndef AOPGATE_PIN_H
 #define AOPGATE_PIN_H
@@ -12,9 +12,8 @@
 #include "aopgate.h"
 
 /*
- * pin_open(pin_root): opens the pinned maps once (later calls only retry
- * while they are not open). Returns 0 when open, -1 (logged once per
- * distinct failure) otherwise.
+ * pin_open(pin_root): opens the pinned maps (once; later calls are no-ops).
+ * Returns 0, or -1 after logging why and how to fix it.
  */
 int pin_open(const char *pin_root);
 

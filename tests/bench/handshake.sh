@@ -55,7 +55,7 @@ EOC
 cat >"$dir/aopgate.conf" <<EOC
 [agent]
 listen = 127.0.0.1:$p_agent
-pin_root = $dir/no-gate
+pin_root = off
 workers = 1
 log_level = error
 penalty_exempt = 127.0.0.0/8

@@ -107,11 +107,16 @@ agent_conf() {
 # agent_conf, written first if absent), wait until it listens.
 agent_up() {
 	gate_attach -m native
+	agent_files
+	origin_up
+	agent_start
+}
+
+# agent_files: the configuration and the files it names that tests change.
+agent_files() {
 	cp "$PKI/edge.crl" "$LAB_DIR/edge.crl"
 	cp "$PKI/other.pem" "$LAB_DIR/other-ca.pem"
 	[ -f "$LAB_DIR/aopgate.conf" ] || agent_conf
-	origin_up
-	agent_start
 }
 
 agent_start() {

@@ -324,3 +324,11 @@ strict_sni = yes"
 	[[ $hex == *e00020"$(sha256_of "$PKI/edge1.pem")"* ]]
 	[[ $hex == *70696e670a ]]
 }
+
+@test "without the gate's maps the agent refuses to start and says how to fix it" {
+	agent_files
+	run in_origin timeout 10 "$AOPGATED" -c "$LAB_DIR/aopgate.conf"
+	assert_failure
+	assert_output --partial "event=maps result=fail"
+	assert_output --partial "attach the gate first"
+}

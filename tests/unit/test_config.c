@@ -174,6 +174,9 @@ static void test_errors(void)
 		   "upstream_cert without upstream_key");
 	fails_with(SITE_OK "upstream_ca = /u.pem\n", 5, "need a tls:// upstream",
 		   "upstream_ca with a plain upstream");
+	fails_with("[site a.example]\ncert = /c.pem\nkey = /k.pem\nclient_ca = /ca.pem\n"
+		   "upstream = tls://127.0.0.1:8443\n", 5, "needs upstream_ca",
+		   "a tls:// upstream without upstream_ca");
 	fails_with("[site a.example]\ncert = /c.pem\nkey = /k.pem\nverify = off\n"
 		   "allow_cn = x\nupstream = 127.0.0.1:1\n", 1, "need verify = on or optional",
 		   "identity constraints with verify = off");

@@ -299,7 +299,8 @@ static void test_files(void)
 		    ":5: crl ", "a CRL file that does not parse");
 	build_fails("[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
 		    "client_ca = %1$s/ca_a.pem\nupstream = tls://127.0.0.1:1\n"
-		    "upstream_cert = %1$s/cli_a.pem\nupstream_key = %1$s/srv.key\n",
+		    "upstream_cert = %1$s/cli_a.pem\nupstream_key = %1$s/srv.key\n"
+		    "upstream_ca = %1$s/ca_a.pem\n",
 		    ":7: key ", "a mismatched upstream_key");
 
 	struct config *cfg = load("[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
