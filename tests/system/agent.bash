@@ -54,7 +54,7 @@ agent_conf() {
 	metrics = 127.0.0.1:9901
 	workers = 2
 	handshake_timeout = 2s
-	penalty = 3s
+	penalty = ${AGENT_PENALTY:-3s}
 	penalty_max = 20s
 	linger = 1s
 	log_level = debug

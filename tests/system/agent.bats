@@ -238,7 +238,8 @@ strict_sni = yes"
 }
 
 @test "kill -9 and restart: penalties survive, stale verified flows go, new clients are admitted" {
-	agent_up
+	# Long enough to outlast the restart on a loaded machine.
+	AGENT_PENALTY=20s agent_up
 	(sleep 6 | in_client timeout 8 openssl s_client -connect "[$ORIGIN6]:443" \
 		-servername origin.test -cert "$PKI/edge1.pem" -key "$PKI/edge1.key" \
 		-CAfile "$PKI/edge.pem" >"$LAB_DIR/sclient.log" 2>&1) &
@@ -256,7 +257,7 @@ strict_sni = yes"
 	assert_output --partial "$CLIENT4"
 	run fetch edge1
 	assert_failure
-	sleep 3
+	gate deny del $CLIENT4
 	run fetch edge1
 	assert_success
 	wait "$held" || true
