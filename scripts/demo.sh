@@ -1,98 +1,235 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# The gate in a lab of network namespaces on this host:
+# The whole of aopgate in a lab of network namespaces on this host:
 #
-#   agd-edge     10.88.0.2  the legitimate puller
-#   agd-stranger 10.88.0.3  everybody else
-#   agd-origin   10.88.0.1  the gate on its NIC, GATE port 443, BACKEND 8080
+#   NAME-origin   10.88.0.1  nginx (plain HTTP, PROXY v2) on 127.0.0.1:8080,
+#                            aopgated on 443, the gate on its NIC
+#   NAME-edge     10.88.0.2  the legitimate puller, with a client certificate
+#   NAME-stranger 10.88.0.3  no certificate, a wrong-CA certificate, floods,
+#                            a direct try at the backend port
 #
-# all joined by a bridge in agd-wire. `demo.sh up` builds it, runs the
-# attempts and prints what happened; `demo.sh down` removes everything.
+# joined by a bridge in NAME-wire (NAME: $AOPGATE_DEMO_NAME, default agd).
+# `demo.sh up` builds the lab, runs every attempt and prints a report; the
+# lab stays up for exploration; `demo.sh down` removes everything. The
+# outcomes are also written as key=value lines to $STATE/outcomes.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${AOPGATE_BUILD:-$top/build}
-PIN=/sys/fs/bpf/aopgate-demo
-STATE=/run/aopgate-demo
-NS=(agd-wire agd-origin agd-edge agd-stranger)
+N=${AOPGATE_DEMO_NAME:-agd}
+PIN=/sys/fs/bpf/aopgate-$N
+STATE=/run/aopgate-$N
+NS=("$N-wire" "$N-origin" "$N-edge" "$N-stranger")
 ORIGIN=10.88.0.1 EDGE=10.88.0.2 STRANGER=10.88.0.3
+PENALTY_S=3
 
-in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$@"; }
-gate() { in_ns agd-origin "$build/aopgate" --pin-root "$PIN" "$@"; }
+# shellcheck source=tests/system/pki.bash
+source "$top/tests/system/pki.bash"
+
+in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$N-$ns" "$@"; }
+gate() { in_ns origin "$build/aopgate" --pin-root "$PIN" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-outcome() { if "$@" >/dev/null 2>&1; then echo "reached"; else echo "refused"; fi; }
-counters() {
-	gate status --json | jq -r '.counters | to_entries[] |
-		select(.value.packets > 0) | "  \(.key): \(.value.packets)"'
-}
+outcome() { echo "$1=$2" >>"$STATE/outcomes"; }
 
 down() {
 	if [ -f "$STATE/pids" ]; then
 		while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$STATE/pids"
+		while read -r pid; do
+			for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			kill -9 "$pid" 2>/dev/null || true
+		done <"$STATE/pids"
 	fi
 	rm -rf "$PIN" "$STATE"
 	for ns in "${NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
 }
 
-# bg NS NAME CMD...: a background service, stopped by `down`.
+# bg NS NAME CMD...: a background service, logged, stopped by `down`.
 bg() {
 	local ns=$1 name=$2
 	shift 2
-	nsenter --net="/run/netns/$ns" "$@" >>"$STATE/$name.log" 2>&1 &
+	nsenter --net="/run/netns/$N-$ns" "$@" >>"$STATE/$name.log" 2>&1 &
 	echo $! >>"$STATE/pids"
 }
 
-up() {
-	down
-	mkdir -p "$STATE"
+wait_listen() {
+	for _ in $(seq 50); do
+		in_ns origin ss -Hltn "sport = :$1" | grep -q LISTEN && return 0
+		sleep 0.1
+	done
+	echo "demo: nothing listens on $1; see $STATE/*.log" >&2
+	return 1
+}
+
+# https FROM CERT: one HTTPS request to the origin; prints the body.
+https() {
+	local cert=()
+	[ "$2" = - ] || cert=(--cert "$STATE/pki/$2.pem" --key "$STATE/pki/$2.key")
+	in_ns "$1" curl -sS --max-time 4 --connect-timeout 3 \
+		--cacert "$STATE/pki/edge.pem" "${cert[@]}" \
+		--resolve "origin.test:443:$ORIGIN" https://origin.test/
+}
+
+# refusal KEY FROM CERT: an attempt that must not reach the origin. curl's
+# exit status tells a handshake refusal from a connection that timed out
+# (28: the gate dropped the SYNs).
+refusal() {
+	local err rc=0
+	err=$(https "$2" "$3" 2>&1) || rc=$?
+	case $rc in
+	0)
+		echo "  UNEXPECTED: the origin answered: $err"
+		outcome "$1" reached ;;
+	28)
+		echo "  dropped in XDP: ${err#curl: }"
+		outcome "$1" dropped ;;
+	*)
+		echo "  refused by the agent: ${err#curl: }"
+		outcome "$1" refused ;;
+	esac
+}
+
+lab() {
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 	for ns in "${NS[@]}"; do
 		ip netns add "$ns"
 		ip -n "$ns" link set lo up
 	done
-	ip -n agd-wire link add br0 type bridge
-	ip -n agd-wire link set br0 up
+	ip -n "$N-wire" link add br0 type bridge
+	ip -n "$N-wire" link set br0 up
 	local i=1
 	for host in origin edge stranger; do
-		ip link add "$host" netns "agd-$host" type veth peer name "p-$host" netns agd-wire
-		ip -n agd-wire link set "p-$host" master br0 up
-		ip -n "agd-$host" addr add "10.88.0.$i/24" dev "$host"
-		ip -n "agd-$host" link set "$host" up
+		ip link add "$host" netns "$N-$host" type veth peer name "p-$host" netns "$N-wire"
+		ip -n "$N-wire" link set "p-$host" master br0 up
+		ip -n "$N-$host" addr add "10.88.0.$i/24" dev "$host"
+		ip -n "$N-$host" link set "$host" up
 		i=$((i + 1))
 	done
+}
 
-	say "attach the gate to the origin's NIC (GATE 443, BACKEND 8080)"
+origin() {
+	cat >"$STATE/nginx.conf" <<-EOC
+	daemon off;
+	user root;
+	worker_processes 1;
+	pid $STATE/nginx.pid;
+	error_log $STATE/nginx-error.log;
+	events { worker_connections 256; }
+	http {
+		log_format pp '\$proxy_protocol_addr - [\$time_local] "\$request" \$status';
+		access_log $STATE/origin-access.log pp;
+		client_body_temp_path $STATE; proxy_temp_path $STATE;
+		fastcgi_temp_path $STATE; uwsgi_temp_path $STATE; scgi_temp_path $STATE;
+		server {
+			listen 127.0.0.1:8080 proxy_protocol;
+			listen $ORIGIN:8080;
+			location / { return 200 "origin says hello to \$proxy_protocol_addr\n"; }
+		}
+	}
+	EOC
+	cat >"$STATE/aopgate.conf" <<-EOC
+	[agent]
+	listen = 0.0.0.0:443
+	pin_root = $PIN
+	metrics = 127.0.0.1:9901
+	workers = 1
+	handshake_timeout = 3s
+	penalty = ${PENALTY_S}s
+	penalty_max = 1m
+	[site origin.test]
+	cert = $STATE/pki/server.pem
+	key = $STATE/pki/server.key
+	client_ca = $STATE/pki/edge.pem
+	verify = on
+	upstream = 127.0.0.1:8080
+	proxy_protocol = v2
+	EOC
 	gate attach -i origin -m native --gate-ports 443 --backend-ports 8080
 	gate set syn_burst 20
-	bg agd-origin gate-443 timeout 3600 socat TCP-LISTEN:443,fork,reuseaddr SYSTEM:'echo hello from the gate port'
-	bg agd-origin app-8080 timeout 3600 socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:'echo origin app'
-	sleep 0.5
+	bg origin nginx nginx -c "$STATE/nginx.conf" -p "$STATE"
+	wait_listen 8080
+	bg origin agent "$build/aopgated" -c "$STATE/aopgate.conf"
+	wait_listen 443
+}
 
-	say "attempts"
-	echo "edge     -> origin:443  $(outcome in_ns agd-edge timeout 4 socat -T2 - TCP:$ORIGIN:443,connect-timeout=2 </dev/null)"
-	echo "stranger -> origin:8080 (backend, direct)  $(outcome in_ns agd-stranger timeout 4 socat -T2 - TCP:$ORIGIN:8080,connect-timeout=2 </dev/null)"
-	echo "origin   -> 127.0.0.1:8080 (loopback)      $(outcome in_ns agd-origin timeout 4 socat -T2 - TCP:127.0.0.1:8080 </dev/null)"
-	echo "stranger -> 200 stray ACKs to :443"
-	in_ns agd-stranger timeout 10 hping3 -q -A -p 443 -c 200 -i u1000 $ORIGIN >/dev/null 2>&1 || true
-	echo "stranger -> SYN burst of 300 to :443 (rate limit: burst 20)"
-	in_ns agd-stranger timeout 10 hping3 -q -S -p 443 -c 300 -i u1000 $ORIGIN >/dev/null 2>&1 || true
-	gate deny add $STRANGER --for 10m
-	echo "stranger denied for 10m; stranger -> origin:443  $(outcome in_ns agd-stranger timeout 4 socat -T2 - TCP:$ORIGIN:443,connect-timeout=2 </dev/null)"
+up() {
+	down
+	mkdir -p "$STATE"
+	: >"$STATE/outcomes"
+	say "building the lab: origin, edge and stranger namespaces, a demo PKI"
+	lab
+	pki_make "$STATE/pki" >/dev/null
+	origin
+	echo "gate attached to the origin's NIC (GATE 443, BACKEND 8080); aopgated on 443; nginx on 127.0.0.1:8080"
+
+	say "edge (10.88.0.2) with a valid client certificate"
+	if body=$(https edge edge1); then
+		echo "  $body"
+		outcome edge reached
+	else
+		echo "  UNEXPECTED: refused"
+		outcome edge refused
+	fi
+
+	say "a long-running edge request: its verified flow, as bpftool map dump shows it"
+	(sleep 3 | in_ns edge timeout 6 openssl s_client -quiet -connect $ORIGIN:443 \
+		-servername origin.test -cert "$STATE/pki/edge2.pem" -key "$STATE/pki/edge2.key" \
+		-CAfile "$STATE/pki/edge.pem" >/dev/null 2>&1) &
+	local held=$!
+	for _ in $(seq 30); do
+		bpftool map dump pinned "$PIN/verified" | grep -q '"site_id"' && break
+		sleep 0.1
+	done
+	bpftool map dump pinned "$PIN/verified" | sed 's/^/  /'
+	if bpftool map dump pinned "$PIN/verified" | grep -q '"site_id": 1'; then
+		outcome edge_verified_flow pinned
+	else
+		outcome edge_verified_flow missing
+	fi
+	wait "$held" || true
+
+	say "stranger (10.88.0.3) without a certificate"
+	refusal stranger_no_cert stranger -
+	say "stranger again, right away: now penalized"
+	refusal stranger_penalized stranger -
+	sleep $((PENALTY_S + 1))
+	say "stranger, penalty expired, with a certificate from another CA"
+	refusal stranger_wrong_ca stranger outsider
+	say "stranger: 300 SYNs, 200 stray ACKs and 50 UDP packets to port 443"
+	sleep $((PENALTY_S * 2 + 1))
+	in_ns stranger timeout 10 hping3 -q -S -p 443 -c 300 -i u1000 $ORIGIN >/dev/null 2>&1 || true
+	in_ns stranger timeout 10 hping3 -q -A -p 443 -c 200 -i u1000 $ORIGIN >/dev/null 2>&1 || true
+	in_ns stranger timeout 10 hping3 -q -2 -p 443 -c 50 -i u1000 $ORIGIN >/dev/null 2>&1 || true
+	say "stranger straight at the backend port 8080"
+	if in_ns stranger curl -sS --max-time 3 http://$ORIGIN:8080/ >/dev/null 2>&1; then
+		echo "  UNEXPECTED: the backend answered"
+		outcome stranger_backend reached
+	else
+		echo "  dropped in XDP (timed out)"
+		outcome stranger_backend dropped
+	fi
 
 	say "datapath counters that moved (aopgate status)"
-	counters
-	say "penalized sources (aopgate deny list)"
-	gate deny list
+	gate status --json >"$STATE/status.json"
+	jq -r '.counters | to_entries[] | select(.value.packets > 0) |
+		"  \(.key): \(.value.packets)"' "$STATE/status.json"
+	say "the origin's access log: the real client address from the PROXY header"
+	sed 's/^/  /' "$STATE/origin-access.log"
+	say "the agent's log line for each refusal"
+	grep 'result=fail' "$STATE/agent.log" | sed 's/^/  /'
 
-	cat <<EOF
+	cat <<-EOF
 
-The lab stays up. Look around:
-  nsenter --net=/run/netns/agd-origin $build/aopgate --pin-root $PIN status
-  nsenter --net=/run/netns/agd-origin $build/aopgate --pin-root $PIN flows
-  bpftool map dump pinned $PIN/pending
-  nsenter --net=/run/netns/agd-edge curl -s telnet://$ORIGIN:443
-Remove it with: make demo-down
-EOF
+	The lab stays up. Look around:
+	  nsenter --net=/run/netns/$N-origin $build/aopgate --pin-root $PIN status
+	  nsenter --net=/run/netns/$N-origin $build/aopgate --pin-root $PIN flows
+	  nsenter --net=/run/netns/$N-origin curl -s http://127.0.0.1:9901/metrics
+	  bpftool map dump pinned $PIN/penalty
+	  nsenter --net=/run/netns/$N-edge curl --cacert $STATE/pki/edge.pem \\
+	      --cert $STATE/pki/edge1.pem --key $STATE/pki/edge1.key \\
+	      --resolve origin.test:443:$ORIGIN https://origin.test/
+	  logs: $STATE/agent.log $STATE/origin-access.log
+	Remove it with: make demo-down
+	EOF
 }
 
 [ "$(id -u)" -eq 0 ] || { echo "demo: needs root (namespaces, XDP)" >&2; exit 1; }

@@ -1,0 +1,341 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# The agent on a real veth with the gate attached: mTLS with per-site
+# policy, pinning and penalties seen in the datapath, the PROXY header and
+# the tls:// upstream against a real nginx, reloads and restarts.
+
+load agent
+
+setup_file() {
+	export PKI=$BATS_FILE_TMPDIR/pki
+	pki_make "$PKI"
+}
+
+setup() { lab_up; }
+teardown() { lab_down; }
+
+# Exempt the client for tests about refusal reasons, so strikes from one
+# refusal do not drop the next attempt.
+EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
+
+@test "a valid client certificate gets the origin's response, with its address from the PROXY header" {
+	agent_up
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+	agent_log_wait "event=verify result=ok reason=ok site=origin.test src=$CLIENT4:[0-9]+ sni=origin.test subject=\"CN=edge-1\""
+	grep -q "^$CLIENT4 127.0.0.1 \"GET / HTTP/1.1\" 200" "$LAB_DIR/origin-access.log"
+	[ "$(metric 'aopgate_handshakes_total{site="origin.test",result="ok",reason="ok"}')" -eq 1 ]
+}
+
+@test "an IPv6 client is verified and relayed too" {
+	agent_up
+	run fetch edge1 --v6
+	assert_success
+	assert_output "hello $CLIENT6"
+}
+
+@test "a verified flow shows in 'aopgate flows' and bpftool while open, and is swept after close" {
+	agent_up
+	# A connection held open for 4 s by s_client waiting on its stdin.
+	(sleep 4 | in_client timeout 8 openssl s_client -connect $ORIGIN4:443 \
+		-servername origin.test -cert "$PKI/edge1.pem" -key "$PKI/edge1.key" \
+		-CAfile "$PKI/edge.pem" >"$LAB_DIR/sclient.log" 2>&1) &
+	held=$!
+	agent_log_wait "event=verify result=ok"
+	run gate flows
+	assert_output --partial "$CLIENT4"
+	run bpftool map dump pinned "$PIN/verified"
+	assert_output --partial '"site_id": 1'
+	wait "$held" || true
+	agent_log_wait "event=close reason=" 5
+	# linger (1 s) then the agent's sweep (every 1 s)
+	for _ in $(seq 40); do
+		gate flows | grep -q "$CLIENT4" || break
+		sleep 0.1
+	done
+	run gate flows
+	refute_output --partial "verified.*$CLIENT4"
+	run bpftool map dump pinned "$PIN/verified"
+	refute_output --partial '"site_id"'
+}
+
+@test "no client certificate is refused: no_cert" {
+	agent_conf "$EXEMPT"
+	agent_up
+	refused - no_cert
+}
+
+@test "a certificate from an unknown CA is refused: unknown_ca" {
+	agent_conf "$EXEMPT"
+	agent_up
+	refused outsider unknown_ca
+}
+
+@test "an expired certificate is refused: expired" {
+	agent_conf "$EXEMPT"
+	agent_up
+	refused expired expired
+}
+
+@test "a certificate valid only from 2099 is refused: not_yet_valid" {
+	agent_conf "$EXEMPT"
+	agent_up
+	refused future not_yet_valid
+}
+
+@test "a certificate on the site's CRL is refused: revoked" {
+	agent_conf "$EXEMPT"
+	agent_up
+	refused revoked revoked
+}
+
+@test "a certificate without the clientAuth purpose is refused: bad_purpose" {
+	agent_conf "$EXEMPT"
+	agent_up
+	refused srvonly bad_purpose
+}
+
+@test "a certificate outside the identity constraints is refused: policy_mismatch" {
+	agent_conf "$EXEMPT"
+	agent_up
+	refused stranger policy_mismatch
+}
+
+@test "a certificate that is not the pinned one is refused: pin_mismatch" {
+	agent_conf "$EXEMPT"
+	agent_up
+	run fetch edge1 --host pinned.test
+	assert_success
+	refused edge2 pin_mismatch --host pinned.test
+}
+
+@test "a certificate of one site's CA is refused by another site, with and without SNI" {
+	agent_conf "$EXEMPT"
+	agent_up
+	run fetch outsider --host other.test
+	assert_success
+	refused outsider unknown_ca
+	run in_client timeout 5 openssl s_client -connect $ORIGIN4:443 -noservername \
+		-cert "$PKI/outsider.pem" -key "$PKI/outsider.key" </dev/null
+	agent_log_wait "event=verify result=fail reason=unknown_ca site=default "
+}
+
+@test "an unknown SNI is refused with strict_sni: unknown_sni" {
+	agent_conf "$EXEMPT
+strict_sni = yes"
+	agent_up
+	refused edge1 unknown_sni --host nowhere.test
+}
+
+@test "garbage instead of a ClientHello is refused: protocol_error" {
+	agent_conf "$EXEMPT"
+	agent_up
+	run in_client timeout 4 socat -T 2 - TCP:$ORIGIN4:443 <<<"GET / HTTP/1.0"
+	agent_log_wait "event=verify result=fail reason=protocol_error "
+}
+
+@test "a client that stalls mid-handshake is closed at the deadline: handshake_timeout" {
+	agent_conf "$EXEMPT"
+	agent_up
+	# A TLS record header promising 255 bytes, then nothing.
+	(printf '\x16\x03\x01\x00\xff'; sleep 5) |
+		in_client timeout 6 socat -T 5 - TCP:$ORIGIN4:443 >/dev/null 2>&1 &
+	held=$!
+	agent_log_wait "event=verify result=fail reason=handshake_timeout .*ms=2[0-9]{3}" 5
+	wait "$held" || true
+}
+
+@test "after a refusal the source's next SYN is dropped in XDP until the penalty expires" {
+	# Long enough that the connect below (2 s, retransmits included)
+	# falls inside it even on a loaded machine.
+	AGENT_PENALTY=6s agent_up
+	refused - no_cert
+	agent_log_wait "penalty=6s strikes=1"
+	run connect $ORIGIN4 443
+	assert_failure
+	[ "$(counter drop-penalty)" -ge 1 ]
+	[ "$(metric aopgate_penalties_total)" -ge 1 ]
+	# Then the penalty expires by itself (bounded: 12 s).
+	for _ in $(seq 24); do
+		gate deny list | grep -q "$CLIENT4" || break
+		sleep 0.5
+	done
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+}
+
+@test "an exempt source is never penalized" {
+	agent_conf "$EXEMPT"
+	agent_up
+	refused - no_cert
+	agent_log_wait "penalty=exempt"
+	run fetch edge1
+	assert_success
+	[ "$(counter drop-penalty)" -eq 0 ]
+}
+
+@test "verify = optional admits a failing client, logs it and never penalizes" {
+	agent_conf "" "verify = optional"
+	sed -i 's/^\(allow_san_uri\)/;\1/' "$LAB_DIR/aopgate.conf"
+	agent_up
+	run fetch -
+	assert_success
+	assert_output "hello $CLIENT4"
+	agent_log_wait "event=verify result=fail reason=no_cert .*action=admit"
+	run fetch edge1
+	assert_success
+	[ "$(counter drop-penalty)" -eq 0 ]
+}
+
+@test "a tls:// upstream presents the agent's certificate to nginx with ssl_verify_client on" {
+	agent_up
+	run fetch edge1 --host tls.test
+	assert_success
+	assert_output "tls-upstream CN=agent-upstream"
+}
+
+@test "reload: a new CA is accepted without a restart" {
+	agent_conf "$EXEMPT"
+	agent_up
+	refused edge1 unknown_ca --host other.test
+	cp "$PKI/both.pem" "$LAB_DIR/other-ca.pem"
+	kill -HUP "$AGENT_PID"
+	agent_log_wait "event=reload result=ok gen=2"
+	run fetch edge1 --host other.test
+	assert_success
+}
+
+@test "reload: a bad configuration file keeps the running one" {
+	agent_up
+	echo "frobnicate = 1" >>"$LAB_DIR/aopgate.conf"
+	kill -HUP "$AGENT_PID"
+	agent_log_wait "event=reload result=fail error=\".*aopgate.conf:[0-9]+: unknown key 'frobnicate'\""
+	agent_log_wait "event=reload result=fail note="
+	run fetch edge1
+	assert_success
+	run in_origin "$AOPGATED" -t -c "$LAB_DIR/aopgate.conf"
+	assert_failure
+	assert_output --regexp "aopgate.conf:[0-9]+: unknown key 'frobnicate'"
+}
+
+@test "reload: a CRL that revokes a connected client closes that connection" {
+	agent_up
+	(sleep 6 | in_client timeout 8 openssl s_client -connect $ORIGIN4:443 \
+		-servername origin.test -cert "$PKI/later.pem" -key "$PKI/later.key" \
+		-CAfile "$PKI/edge.pem" >"$LAB_DIR/sclient.log" 2>&1) &
+	held=$!
+	agent_log_wait "event=verify result=ok .*subject=\"CN=later\""
+	(cd "$PKI" && _ca_cmd edge -revoke later.pem && _ca_cmd edge -gencrl -out "$LAB_DIR/edge.crl")
+	kill -HUP "$AGENT_PID"
+	agent_log_wait "event=close reason=policy_changed .*detail=\"revoked:"
+	# Unpinned at once (no linger); the sweep removes the entry within 1 s.
+	for _ in $(seq 30); do
+		gate flows | grep -q "$CLIENT4" || break
+		sleep 0.1
+	done
+	run gate flows
+	refute_output --partial "$CLIENT4"
+	# edge-1 is not on the new CRL.
+	run fetch edge1
+	assert_success
+	wait "$held" || true
+}
+
+@test "kill -9 and restart: penalties survive, stale verified flows go, new clients are admitted" {
+	# Long enough to outlast the restart on a loaded machine.
+	AGENT_PENALTY=20s agent_up
+	(sleep 6 | in_client timeout 8 openssl s_client -connect "[$ORIGIN6]:443" \
+		-servername origin.test -cert "$PKI/edge1.pem" -key "$PKI/edge1.key" \
+		-CAfile "$PKI/edge.pem" >"$LAB_DIR/sclient.log" 2>&1) &
+	held=$!
+	agent_log_wait "event=verify result=ok"
+	refused - no_cert
+	kill -9 "$AGENT_PID"
+	run gate flows
+	assert_output --partial "$CLIENT6"
+	agent_start
+	agent_log_wait "event=sweep stale_verified=1"
+	run gate flows
+	refute_output --partial "$CLIENT6"
+	run gate deny list
+	assert_output --partial "$CLIENT4"
+	run fetch edge1
+	assert_failure
+	gate deny del $CLIENT4
+	run fetch edge1
+	assert_success
+	wait "$held" || true
+}
+
+@test "/metrics carries the datapath counters next to the agent's" {
+	agent_up
+	run fetch edge1
+	assert_success
+	run in_origin curl -s --max-time 3 http://127.0.0.1:9901/metrics
+	assert_output --partial 'aopgate_datapath_up 1'
+	assert_output --regexp 'aopgate_datapath_packets_total\{verdict="pass-verified"\} [1-9]'
+	assert_output --partial 'aopgate_connections_active'
+	assert_output --partial 'aopgate_handshake_seconds_bucket{le="+Inf"} 1'
+}
+
+@test "after dropping privileges to 'user', flows are still pinned and a reload still reads root-only keys" {
+	agent_conf "user = nobody"
+	agent_up
+	agent_log_wait "event=start user=nobody"
+	(sleep 3 | in_client timeout 6 openssl s_client -connect $ORIGIN4:443 \
+		-servername origin.test -cert "$PKI/edge1.pem" -key "$PKI/edge1.key" \
+		-CAfile "$PKI/edge.pem" >"$LAB_DIR/sclient.log" 2>&1) &
+	held=$!
+	agent_log_wait "event=verify result=ok"
+	run gate flows
+	assert_output --partial "$CLIENT4"
+	[ "$(ps -o user= -p "$AGENT_PID")" = nobody ]
+	run grep -c "result=fail" "$LAB_DIR/agent.log"
+	assert_output 0
+	[ "$(stat -c %a "$PKI/server.key")" = 600 ]
+	kill -HUP "$AGENT_PID"
+	agent_log_wait "event=reload result=ok gen=2"
+	wait "$held" || true
+}
+
+@test "the PROXY v2 header carries the client address, SNI, ALPN, TLS version, CN and fingerprint" {
+	agent_conf
+	cat >>"$LAB_DIR/aopgate.conf" <<-EOC
+	[site capture.test]
+	cert = $PKI/server.pem
+	key = $PKI/server.key
+	client_ca = $PKI/edge.pem
+	alpn = h2, http/1.1
+	upstream = 127.0.0.1:8081
+	proxy_protocol = v2
+	EOC
+	spawn capture "$LAB_O" timeout 20 socat -u TCP-LISTEN:8081,reuseaddr \
+		"OPEN:$LAB_DIR/capture.bin,creat"
+	wait_port 8081
+	agent_up
+	(echo ping; sleep 1) | in_client timeout 3 openssl s_client -quiet \
+		-connect $ORIGIN4:443 -servername capture.test -alpn http/1.1 \
+		-cert "$PKI/edge1.pem" -key "$PKI/edge1.key" >/dev/null 2>&1 || true
+	agent_log_wait "event=close reason=done site=capture.test"
+	hex=$(hexof <"$LAB_DIR/capture.bin")
+	# signature, v2 PROXY, TCP over IPv4, then 10.77.0.2 -> 10.77.0.1 port 443
+	[[ $hex == 0d0a0d0a000d0a515549540a2111* ]]
+	[[ $hex == 0d0a0d0a000d0a515549540a2111????0a4d00020a4d0001????01bb* ]]
+	[[ $hex == *010008"$(hexof http/1.1)"* ]]
+	[[ $hex == *02000c"$(hexof capture.test)"* ]]
+	# PP2_TYPE_SSL: client = SSL | CERT_CONN, verify = 0, then VERSION "TLSv1.3"
+	[[ $hex == *20????0300000000210007"$(hexof TLSv1.3)"* ]]
+	[[ $hex == *220006"$(hexof edge-1)"* ]]
+	[[ $hex == *e00020"$(sha256_of "$PKI/edge1.pem")"* ]]
+	[[ $hex == *70696e670a ]]
+}
+
+@test "without the gate's maps the agent refuses to start and says how to fix it" {
+	agent_files
+	run in_origin timeout 10 "$AOPGATED" -c "$LAB_DIR/aopgate.conf"
+	assert_failure
+	assert_output --partial "event=maps result=fail"
+	assert_output --partial "attach the gate first"
+}

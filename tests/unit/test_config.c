@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The agent's configuration: parsing, defaults, errors, site matching. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "config.h"
+#include "confdoc.h"
+#include "confval.h"
+#include "gatemap.h"
+
+static char path[] = "/tmp/aopgate-test-config-XXXXXX";
+static char err[4096];
+
+/* load(text): writes text to the temp file and loads it. */
+static struct config *load(const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+	return config_load(path, err, sizeof(err));
+}
+
+/* fails_with(text, line, what): loading fails and names path:line: what. */
+static void fails_with(const char *text, int line, const char *what, const char *name)
+{
+	char want[512];
+	struct config *c = load(text);
+
+	snprintf(want, sizeof(want), "%s:%d: ", path, line);
+	ok(c == NULL && strstr(err, want) && strstr(err, what), "%s", name);
+	if (c || !strstr(err, want) || !strstr(err, what))
+		diag("got: %s", c ? "(loaded)" : err);
+	config_free(c);
+}
+
+#define SITE_OK "[site a.example]\ncert = /c.pem\nkey = /k.pem\nclient_ca = /ca.pem\n" \
+		"upstream = 127.0.0.1:8080\n"
+
+static const char issue_example[] =
+	"[agent]\n"
+	"listen = 0.0.0.0:443, [::]:443\n"
+	"workers = auto                  ; one event loop per core\n"
+	"pin_root = /sys/fs/bpf/aopgate\n"
+	"metrics = 127.0.0.1:9901        ; Prometheus text format, /metrics\n"
+	"user = aopgate                  ; drop privileges after start-up\n"
+	"handshake_timeout = 10s\n"
+	"idle_timeout = 300s\n"
+	"max_connections = 100000\n"
+	"penalty = 10s                   ; first strike; doubles per strike\n"
+	"penalty_max = 1h\n"
+	"penalty_exempt = 192.0.2.0/24   ; never penalized (e.g. your own monitors)\n"
+	"\n"
+	"[site origin.example.com]       ; exact SNI, \"*.example.com\", or \"default\"\n"
+	"cert = /etc/aopgate/origin.pem  ; ECDSA and/or RSA\n"
+	"key = /etc/aopgate/origin.key\n"
+	"client_ca = /etc/aopgate/origin-pull-ca.pem\n"
+	"crl = /etc/aopgate/origin-pull.crl\n"
+	"verify = on                     ; on | optional | off\n"
+	"verify_depth = 2\n"
+	"allow_cn = edge.example.net, other\n"
+	"allow_san_dns = *.edge.example.net\n"
+	"allow_san_uri = spiffe://example.net/edge/*\n"
+	"pin_sha256 = " "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\n"
+	"upstream = 127.0.0.1:8080       ; or tls://host:port\n"
+	"proxy_protocol = v2             ; off | v1 | v2\n";
+
+static void test_issue_example(void)
+{
+	struct config *c = load(issue_example);
+	const struct config_site *s;
+	__u8 a[16];
+
+	if (!ok(c != NULL, "the example of issue 3 loads")) {
+		diag("%s", err);
+		return;
+	}
+	ok(c->agent.n_listen == 2 && c->agent.listen[0].ss.ss_family == AF_INET &&
+	   c->agent.listen[1].ss.ss_family == AF_INET6 &&
+	   ntohs(((struct sockaddr_in6 *)&c->agent.listen[1].ss)->sin6_port) == 443,
+	   "listen takes an IPv4 and a bracketed IPv6 address");
+	ok(c->agent.workers == 0, "workers = auto is 0");
+	ok(c->agent.metrics.len != 0, "metrics address is set");
+	ok(c->agent.user && !strcmp(c->agent.user, "aopgate"), "user");
+	ok(c->agent.handshake_timeout_ns == 10000000000ull &&
+	   c->agent.penalty_max_ns == 3600000000000ull, "durations in ns");
+	ok(c->agent.max_connections == 100000, "max_connections");
+	gatemap_addr_parse("192.0.2.77", a);
+	ok(config_exempt(c, a), "an address inside penalty_exempt is exempt");
+	gatemap_addr_parse("198.51.100.7", a);
+	ok(!config_exempt(c, a), "an address outside penalty_exempt is not");
+	ok(c->n_sites == 1, "one site");
+	s = &c->sites[0];
+	ok(!strcmp(s->name, "origin.example.com") && s->id == 1, "site name and id");
+	ok(s->n_cert == 1 && !strcmp(s->cert[0].path, "/etc/aopgate/origin.pem") &&
+	   s->cert[0].line == 15, "cert path keeps its line for later errors");
+	ok(s->verify == CONFIG_VERIFY_ON && s->verify_depth == 2, "verify and depth");
+	ok(s->allow_cn.n == 2 && !strcmp(s->allow_cn.v[1], "other"), "allow_cn list splits at commas");
+	ok(s->pin_sha256.n == 1 && s->pin_sha256.v[0][0] == 0x00 &&
+	   s->pin_sha256.v[0][31] == 0xff, "pin_sha256 hex, either case");
+	ok(!s->upstream.tls && s->proxy_protocol == CONFIG_PP_V2, "plain upstream with PROXY v2");
+	config_free(c);
+}
+
+static void test_defaults(void)
+{
+	struct config *c = load(SITE_OK);
+
+	if (!ok(c != NULL, "a file with only a site loads")) {
+		diag("%s", err);
+		return;
+	}
+	ok(c->agent.n_listen == 2, "listen defaults to 0.0.0.0:443 and [::]:443");
+	ok(!strcmp(c->agent.pin_root, AOPGATE_PIN_ROOT), "pin_root default");
+	ok(c->agent.metrics.len == 0, "metrics default off");
+	ok(c->agent.idle_timeout_ns == 300000000000ull, "idle_timeout default 300s");
+	ok(c->agent.linger_ns == 5000000000ull, "linger default 5s");
+	ok(c->agent.penalty_ns == 10000000000ull, "penalty default 10s");
+	ok(!c->agent.strict_sni, "strict_sni default no");
+	ok(c->sites[0].verify == CONFIG_VERIFY_ON && c->sites[0].verify_depth == 2,
+	   "verify defaults to on, depth 2");
+	ok(c->sites[0].proxy_protocol == CONFIG_PP_OFF, "proxy_protocol default off");
+	config_free(c);
+
+	c = load("[agent]\nlisten = 10.0.0.1:8443\n" SITE_OK);
+	ok(c && c->agent.n_listen == 1, "an explicit listen replaces the default");
+	config_free(c);
+}
+
+static void test_errors(void)
+{
+	fails_with("[agent]\nlisten = 0.0.0.0:443\nfrobnicate = 1\n" SITE_OK, 3,
+		   "unknown key 'frobnicate'", "an unknown key names its line");
+	fails_with("[agent]\nhandshake_timeout = soon\n" SITE_OK, 2,
+		   "not a duration", "a bad duration names its line");
+	fails_with(SITE_OK "verify = maybe\n", 6, "'maybe' is not on, optional or off",
+		   "a bad verify value names its line");
+	fails_with(SITE_OK "proxy_protocol = v3\n", 6, "not off, v1 or v2",
+		   "a bad proxy_protocol value names its line");
+	fails_with("[agent]\nuser = a\nuser = b\n" SITE_OK, 3, "'user' given twice",
+		   "a repeated single-valued key is refused");
+	fails_with("[agent]\ncert = /x.pem\n" SITE_OK, 2, "belongs in a [site NAME] section",
+		   "a site key in [agent] says where it belongs");
+	fails_with("[agnet]\n" SITE_OK, 1, "unknown section [agnet]", "an unknown section");
+	fails_with("[site a.example]\ncert = /c.pem\nkey = /k.pem\nclient_ca = /ca.pem\n", 1,
+		   "no upstream", "a site without upstream names its header line");
+	fails_with("[site a.example]\nkey = /k.pem\nclient_ca = /ca.pem\nupstream = 127.0.0.1:1\n",
+		   1, "no cert", "a site without cert");
+	fails_with("[site a.example]\ncert = /c.pem\nkey = /k.pem\nupstream = 127.0.0.1:1\n",
+		   1, "needs client_ca", "verify = on without client_ca");
+	fails_with(SITE_OK "cert = relative.pem\n", 6, "not an absolute path",
+		   "a relative path");
+	fails_with(SITE_OK "pin_sha256 = abcd\n", 6, "not a SHA-256 digest", "a short pin");
+	fails_with(SITE_OK "[site a.example]\n", 6, "already defined at line 1",
+		   "a site defined twice");
+	fails_with("[site Bad_Name!]\n", 1, "not a host name", "a bad site name");
+	fails_with("[agent]\nlisten = 0.0.0.0\n" SITE_OK, 2, "not IP:PORT", "listen needs a port");
+	fails_with("[agent]\npenalty_exempt = 10.0.0.1/8\n" SITE_OK, 2,
+		   "zero host bits", "an exempt CIDR with host bits");
+	fails_with("[agent]\npenalty = 2h\n" SITE_OK, 1, "penalty is longer than penalty_max",
+		   "penalty beyond penalty_max");
+	fails_with("[agent]\nstrict_sni = perhaps\n" SITE_OK, 2, "not yes or no", "a bad bool");
+	fails_with("[agent]\nworkers = 0\n" SITE_OK, 2, "not auto or a number", "workers = 0");
+	fails_with("[agent]\nlisten 0.0.0.0\n" SITE_OK, 2, "syntax error",
+		   "a line without '=' is a syntax error");
+	fails_with("[agent]\n", 1, "no [site NAME] section", "a file without sites");
+	fails_with("[site a.example]\ncert = /c.pem\nkey = /k.pem\nclient_ca = /ca.pem\n"
+		   "upstream = tls://127.0.0.1:8443\nproxy_protocol = v2\n", 5,
+		   "not tls://", "PROXY header with a tls:// upstream");
+	fails_with(SITE_OK "upstream_cert = /u.pem\n", 1, "go together",
+		   "upstream_cert without upstream_key");
+	fails_with(SITE_OK "upstream_ca = /u.pem\n", 5, "need a tls:// upstream",
+		   "upstream_ca with a plain upstream");
+	fails_with("[site a.example]\ncert = /c.pem\nkey = /k.pem\nclient_ca = /ca.pem\n"
+		   "upstream = tls://127.0.0.1:8443\n", 5, "needs upstream_ca",
+		   "a tls:// upstream without upstream_ca");
+	fails_with("[site a.example]\ncert = /c.pem\nkey = /k.pem\nverify = off\n"
+		   "allow_cn = x\nupstream = 127.0.0.1:1\n", 1, "need verify = on or optional",
+		   "identity constraints with verify = off");
+
+	struct config *c = load("[agent]\nfoo = 1\nbar = 2\n" SITE_OK);
+
+	ok(!c && strstr(err, ":2: unknown key 'foo'") && strstr(err, ":3: unknown key 'bar'"),
+	   "every error is reported, one per line");
+	ok(config_load("/nonexistent/aopgate.conf", err, sizeof(err)) == NULL &&
+	   strstr(err, "No such file"), "a missing file says so");
+
+	char long_line[600];
+
+	snprintf(long_line, sizeof(long_line), "[agent]\nuser = %0300d\n" SITE_OK, 0);
+	fails_with(long_line, 2, "line longer than", "an overlong line is an error, not truncated");
+}
+
+static void test_sites(void)
+{
+	static const char text[] =
+		"[site a.example.com]\ncert = /c\nkey = /k\nverify = off\nupstream = 127.0.0.1:1\n"
+		"[site *.example.com]\ncert = /c\nkey = /k\nverify = off\nupstream = 127.0.0.1:2\n"
+		"[site *.b.example.com]\ncert = /c\nkey = /k\nverify = off\nupstream = 127.0.0.1:3\n"
+		"[site default]\ncert = /c\nkey = /k\nverify = off\nupstream = [::1]:4\n";
+	struct config *c = load(text);
+	const struct config_site *s;
+
+	if (!ok(c != NULL, "four sites load")) {
+		diag("%s", err);
+		return;
+	}
+	s = config_site_match(c, "a.example.com");
+	ok(s && s->id == 1, "an exact name wins over a wildcard");
+	s = config_site_match(c, "A.Example.COM");
+	ok(s && s->id == 1, "SNI matching ignores case");
+	s = config_site_match(c, "x.example.com");
+	ok(s && s->id == 2, "*.example.com covers one label");
+	s = config_site_match(c, "x.b.example.com");
+	ok(s && s->id == 3, "the longest wildcard wins");
+	s = config_site_match(c, "x.y.a.example.com");
+	ok(s && s->id == 4, "a wildcard does not cover two labels: default");
+	s = config_site_match(c, "example.com");
+	ok(s && s->id == 4, "*.example.com does not cover example.com itself");
+	s = config_site_match(c, NULL);
+	ok(s && s->id == 4, "no SNI uses the default site");
+	ok(config_site_by_id(c, 3) == &c->sites[2] && config_site_by_id(c, 5) == NULL,
+	   "sites by id");
+	ok(c->sites[3].upstream.addr.ss.ss_family == AF_INET6, "IPv6 upstream");
+	c->agent.strict_sni = true;
+	ok(config_site_match(c, NULL) == NULL && config_site_match(c, "other.org") == NULL,
+	   "strict_sni refuses a missing or unknown SNI despite a default site");
+	ok(config_site_match(c, "a.example.com") != NULL, "strict_sni still matches names");
+	config_free(c);
+
+	c = load("[site a.example.com]\ncert = /c\nkey = /k\nverify = off\nupstream = 127.0.0.1:1\n");
+	ok(c && config_site_match(c, "b.example.com") == NULL && config_site_match(c, NULL) == NULL,
+	   "without a default site an unknown SNI matches nothing");
+	config_free(c);
+}
+
+static void test_values(void)
+{
+	uint64_t ns;
+	struct config_addr a;
+
+	ok(confval_duration_parse("250ms", &ns) == 0 && ns == 250000000ull, "250ms");
+	ok(confval_duration_parse("7", &ns) == 0 && ns == 7000000000ull, "bare seconds");
+	ok(confval_duration_parse("2d", &ns) == 0 && ns == 172800000000000ull, "days");
+	ok(confval_duration_parse("-1s", &ns) < 0 && confval_duration_parse("1x", &ns) < 0 &&
+	   confval_duration_parse("", &ns) < 0, "bad durations");
+	ok(confval_addr_parse("[fd00::1]:9", 0, &a) == 0 && a.ss.ss_family == AF_INET6, "[v6]:port");
+	ok(confval_addr_parse("fd00::1", 443, &a) == 0 && a.ss.ss_family == AF_INET6,
+	   "bare v6 with a default port");
+	ok(confval_addr_parse("10.1.2.3:70000", 0, &a) < 0, "port out of range");
+	ok(confval_addr_parse("host:80", 0, &a) < 0, "listen addresses are numeric");
+}
+
+static void test_doc(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	static const char *const keys[] = {
+		"listen", "workers", "pin_root", "metrics", "user", "handshake_timeout",
+		"idle_timeout", "linger", "drain_timeout", "max_connections", "penalty", "penalty_max",
+		"penalty_exempt", "strict_sni", "cert", "key", "client_ca", "crl", "verify",
+		"verify_depth", "allow_cn", "allow_san_dns", "allow_san_uri", "pin_sha256",
+		"pin_spki_sha256", "alpn", "upstream", "proxy_protocol", "upstream_cert",
+		"upstream_key", "upstream_ca",
+	};
+	int all = 1;
+
+	confdoc_write(f, CONFIG_DOC_TEXT);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char k[64];
+
+		snprintf(k, sizeof(k), "  %s ", keys[i]);
+		if (!strstr(buf, k)) {
+			diag("missing from the documentation: %s", keys[i]);
+			all = 0;
+		}
+	}
+	ok(all, "the documentation lists every directive");
+	free(buf);
+
+	/* The shipped man page is the table's output, so it cannot drift. */
+	FILE *man = fopen("man/aopgate.conf.5", "r");
+	char *want = NULL, *got = NULL;
+	size_t wl = 0, gl = 0;
+
+	if (!ok(man != NULL, "man/aopgate.conf.5 exists (run from the top of the tree)"))
+		return;
+	f = open_memstream(&want, &wl);
+	for (int ch; (ch = fgetc(man)) != EOF;)
+		fputc(ch, f);
+	fclose(f);
+	fclose(man);
+	f = open_memstream(&got, &gl);
+	confdoc_write(f, CONFIG_DOC_MAN);
+	fclose(f);
+	ok(gl == wl && !memcmp(got, want, gl),
+	   "man/aopgate.conf.5 equals `aopgated -D man` (regenerate it after a table change)");
+	free(want);
+	free(got);
+}
+
+int main(void)
+{
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return 1;
+	close(fd);
+	test_issue_example();
+	test_defaults();
+	test_errors();
+	test_sites();
+	test_values();
+	test_doc();
+	struct config *ex = config_load("dist/aopgate.conf.example", err, sizeof(err));
+
+	ok(ex != NULL, "dist/aopgate.conf.example parses and validates");
+	if (!ex)
+		diag("%s", err);
+	config_free(ex);
+	unlink(path);
+	return tap_done();
+}

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * aopgated: the agent. Setup only: load and check the configuration, bind
+ * the listeners and the metrics socket, open the gate's maps, drop
+ * privileges, start the event loops, then turn signals into reloads
+ * (SIGHUP) and a drain (SIGTERM, SIGINT), and run the periodic sweep.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "confdoc.h"
+#include "conn.h"
+#include "gatemap.h"
+#include "log.h"
+#include "metrics.h"
+#include "pin.h"
+#include "runtime.h"
+#include "tls.h"
+#include "worker.h"
+
+#define DEFAULT_CONFIG "/etc/aopgate/aopgate.conf"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: aopgated [-c FILE] [-t]\n"
+		"       aopgated -D [man]\n"
+		"  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+		"  -t       check the configuration, its certificates, keys, CAs and CRLs, then exit\n"
+		"  -D       print the documentation of every directive (man: as roff)\n"
+		"Runs in the foreground, logs to stderr; SIGHUP reloads, SIGTERM drains.\n");
+}
+
+/* Each "file:line: what" line of err as its own log line. */
+static void log_errors(const char *event, const char *err)
+{
+	char line[600], q[700];
+
+	for (const char *p = err; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		log_error("event=%s result=fail error=%s", event, log_quote(line, q, sizeof(q)));
+		p += n + (nl ? 1 : 0);
+	}
+}
+
+static int listen_on(const struct config_addr *a)
+{
+	int one = 1, fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* [::]:443 next to 0.0.0.0:443 must not claim the IPv4 port too. */
+	if (a->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 || listen(fd, 4096) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Keeps CAP_DAC_READ_SEARCH (only) across setuid: a reload must still read
+ * keys that only root may read, as the first load did.
+ */
+static int keep_read_cap(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	d[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].permitted = CAP_TO_MASK(CAP_DAC_READ_SEARCH);
+	d[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].effective = CAP_TO_MASK(CAP_DAC_READ_SEARCH);
+	return syscall(SYS_capset, &h, d);
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (!user || getuid() != 0)
+		return 0;
+	pw = getpwnam(user);
+	if (!pw) {
+		log_error("event=start error=\"user %s does not exist\"", user);
+		return -1;
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(0, NULL) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		log_error("event=start error=\"cannot become %s: %s\"", user, strerror(errno));
+		return -1;
+	}
+	if (keep_read_cap() < 0)
+		log_warn("event=start note=\"no CAP_DAC_READ_SEARCH: a reload reads only files "
+			 "%s may read\" error=\"%s\"", user, strerror(errno));
+	prctl(PR_SET_KEEPCAPS, 0);
+	log_info("event=start user=%s uid=%u", user, (unsigned)pw->pw_uid);
+	return 0;
+}
+
+static void reload(const char *path, const struct config *running)
+{
+	char err[8192];
+	struct runtime *rt = runtime_load(path, err, sizeof(err));
+	const struct config_agent *o = &running->agent, *n;
+
+	if (!rt) {
+		metrics_reload(0);
+		log_errors("reload", err);
+		log_error("event=reload result=fail note=\"the running configuration stays\"");
+		return;
+	}
+	n = &rt->cfg->agent;
+	/* Sockets, maps and the user were set up once; say what needs a restart. */
+	if (n->n_listen != o->n_listen ||
+	    memcmp(n->listen, o->listen, n->n_listen * sizeof(*n->listen)) ||
+	    strcmp(n->pin_root, o->pin_root) || n->workers != o->workers ||
+	    memcmp(&n->metrics, &o->metrics, sizeof(n->metrics)) ||
+	    !n->user != !o->user || (n->user && strcmp(n->user, o->user)))
+		log_warn("event=reload note=\"listen, workers, pin_root, metrics and user "
+			 "change only on restart\"");
+	log_set_level(n->log_level);
+	worker_set_max(n->max_connections);
+	runtime_publish(rt);
+	worker_notify();
+	metrics_reload(1);
+	log_info("event=reload result=ok gen=%u sites=%zu", rt->gen, rt->cfg->n_sites);
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = DEFAULT_CONFIG;
+	int check = 0, opt, *lfds = NULL, workers;
+	size_t n_listen;
+	char err[8192];
+	struct runtime *rt;
+	const struct config_agent *a;
+	sigset_t sigs;
+	uint64_t last_rotate, last_sweep = 0;
+
+	while ((opt = getopt(argc, argv, "c:tDh")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'D':
+			confdoc_write(stdout, optind < argc && !strcmp(argv[optind], "man")
+						   ? CONFIG_DOC_MAN : CONFIG_DOC_TEXT);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (tls_init() < 0) {
+		fprintf(stderr, "aopgated: cannot initialise OpenSSL\n");
+		return 1;
+	}
+	rt = runtime_load(path, err, sizeof(err));
+	if (!rt) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok (%zu sites)\n", path, rt->cfg->n_sites);
+		runtime_put(rt);
+		return 0;
+	}
+	a = &rt->cfg->agent;
+	log_set_level(a->log_level);
+	runtime_publish(rt);
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	/* Blocked before any thread starts, so only sigtimedwait sees them. */
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* a belongs to the first runtime, which a reload frees: nothing below
+	 * the signal loop may use it. */
+	n_listen = a->n_listen;
+	lfds = calloc(n_listen, sizeof(*lfds));
+	if (!lfds)
+		return 1;
+	for (size_t i = 0; i < a->n_listen; i++) {
+		lfds[i] = listen_on(&a->listen[i]);
+		if (lfds[i] < 0) {
+			log_error("event=start error=\"cannot listen on address %zu of listen: %s\"",
+				  i + 1, strerror(errno));
+			return 1;
+		}
+	}
+	if (a->metrics.len && metrics_serve(&a->metrics) < 0)
+		return 1;
+	if (strcmp(a->pin_root, "off")) {
+		/* Fail closed: without the maps nobody is pinned or penalized. */
+		if (pin_open(a->pin_root) < 0)
+			return 1;
+		/* The sockets of a previous process are gone: so are its flows. */
+		log_info("event=sweep stale_verified=%d", pin_sweep(true));
+	} else {
+		log_warn("event=maps note=\"pin_root = off: flows are not pinned and "
+			 "failed sources are not penalized\"");
+	}
+	if (drop_privileges(a->user) < 0)
+		return 1;
+	workers = a->workers ? a->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (workers < 1)
+		workers = 1;
+	if (worker_start(workers, lfds, a->n_listen, a->max_connections) < 0)
+		return 1;
+	log_info("event=start result=ok config=%s workers=%d listeners=%zu sites=%zu maps=%s",
+		 path, workers, a->n_listen, rt->cfg->n_sites, pin_ready() ? "open" : "none");
+
+	last_rotate = gatemap_now_ns();
+	for (;;) {
+		struct timespec ts = { .tv_sec = 1 };
+		int sig = sigtimedwait(&sigs, NULL, &ts);
+		uint64_t now = gatemap_now_ns();
+		struct runtime *cur;
+
+		if (sig == SIGHUP) {
+			cur = runtime_get();
+			reload(path, cur->cfg);
+			runtime_put(cur);
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			cur = runtime_get();
+			log_info("event=drain connections=%ld timeout=%.0fs", conn_active(),
+				 cur->cfg->agent.drain_timeout_ns / 1e9);
+			worker_drain(now + cur->cfg->agent.drain_timeout_ns);
+			runtime_put(cur);
+			break;
+		}
+		if (now - last_sweep >= 1000000000ull) {
+			last_sweep = now;
+			if (pin_ready())
+				pin_sweep(false);
+		}
+		if (now - last_rotate >= TLS_TICKET_ROTATE_S * 1000000000ull) {
+			last_rotate = now;
+			tls_tickets_rotate();
+		}
+	}
+	worker_join();
+	pin_sweep(false);
+	log_info("event=stop result=ok");
+	for (size_t i = 0; i < n_listen; i++)
+		close(lfds[i]);
+	free(lfds);
+	return 0;
+}

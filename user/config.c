@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Configuration parsing with libinih, driven by one directive table. inih
+ * does not report line numbers to the handler in the distribution build,
+ * so the reader counts the lines it hands over: inih calls the handler for
+ * a line before it reads the next one.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "confdir.h"
+#include "confval.h"
+#include "gatemap.h"
+#include "log.h"
+
+/* Parsing state: the object under construction and the errors so far. */
+struct config_parse {
+	struct config *cfg;
+	FILE *fp;
+	int line;
+	int too_long;		/* the current line exceeded inih's limit */
+	struct config_site *site;	/* NULL in [agent] */
+	enum config_section section;
+	int in_section;		/* 0 before the first [section] */
+	char *err;
+	size_t errlen, erroff;
+	int nerr;
+};
+
+static void cp_error(struct config_parse *cp, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void cp_error(struct config_parse *cp, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	cp->nerr++;
+	if (!cp->err || cp->erroff + 1 >= cp->errlen)
+		return;
+	n = snprintf(cp->err + cp->erroff, cp->errlen - cp->erroff, "%s%s:%d: ",
+		     cp->erroff ? "\n" : "", cp->cfg->file, line);
+	if (n > 0)
+		cp->erroff += n;
+	if (cp->erroff >= cp->errlen) {
+		cp->erroff = cp->errlen - 1;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(cp->err + cp->erroff, cp->errlen - cp->erroff, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		cp->erroff += n;
+	if (cp->erroff >= cp->errlen)
+		cp->erroff = cp->errlen - 1;
+}
+
+#define AG(f) SEC_AGENT, offsetof(struct config_agent, f)
+#define ST(f) SEC_SITE, offsetof(struct config_site, f)
+#define SITE_ITSELF SEC_SITE, 0
+#define AGENT_ITSELF SEC_AGENT, 0
+
+const struct config_directive config_dirs[] = {
+	{ "listen", confval_listen, AGENT_ITSELF, "0.0.0.0:443, [::]:443", DIR_LIST,
+	  "addresses the agent accepts TLS on (the gate ports)" },
+	{ "workers", confval_workers, AG(workers), "auto", 0,
+	  "event loops: auto (one per core) or a number" },
+	{ "pin_root", confval_str, AG(pin_root), AOPGATE_PIN_ROOT, 0,
+	  "where `aopgate attach` pinned the gate's maps; off runs without the gate (no pinning, no penalties)" },
+	{ "metrics", confval_metrics, AG(metrics), "off", 0,
+	  "IP:PORT serving Prometheus text on /metrics, or off" },
+	{ "user", confval_str, AG(user), NULL, 0,
+	  "user to switch to after binding and opening the maps" },
+	{ "handshake_timeout", confval_duration, AG(handshake_timeout_ns), "10s", 0,
+	  "a handshake not finished by then is closed (handshake_timeout)" },
+	{ "idle_timeout", confval_duration, AG(idle_timeout_ns), "300s", 0,
+	  "a relayed connection with no bytes either way for this long is closed" },
+	{ "linger", confval_duration, AG(linger_ns), "5s", 0,
+	  "how long a closed flow stays verified, so its TCP teardown passes" },
+	{ "drain_timeout", confval_duration, AG(drain_timeout_ns), "25s", 0,
+	  "after SIGTERM, connections still open this long are closed "
+	  "(below systemd's TimeoutStopSec=30)" },
+	{ "max_connections", confval_max_conn, AG(max_connections), "100000", 0,
+	  "connections beyond this are closed at accept" },
+	{ "penalty", confval_duration, AG(penalty_ns), "10s", 0,
+	  "how long a failing source is dropped at its first strike; doubles per strike" },
+	{ "penalty_max", confval_duration, AG(penalty_max_ns), "1h", 0,
+	  "cap of the doubling penalty" },
+	{ "penalty_exempt", confval_exempt, AGENT_ITSELF, NULL, DIR_LIST,
+	  "CIDRs never penalized (e.g. your own monitors)" },
+	{ "strict_sni", confval_bool, AG(strict_sni), "no", 0,
+	  "yes: refuse a ClientHello whose SNI is missing or matches no site, even with a default site" },
+	{ "log_level", confval_log_level, AG(log_level), "info", 0,
+	  "error, warn, info or debug" },
+
+	{ "cert", confval_cert, SITE_ITSELF, NULL, DIR_LIST,
+	  "server certificate chain (PEM); give twice for an ECDSA and an RSA pair" },
+	{ "key", confval_key, SITE_ITSELF, NULL, DIR_LIST,
+	  "private key of cert (PEM), in the same order" },
+	{ "client_ca", confval_path, ST(client_ca), NULL, 0,
+	  "CA bundle client certificates must chain to (required unless verify = off)" },
+	{ "crl", confval_path, ST(crl), NULL, 0,
+	  "CRLs (PEM) checked for every certificate of the chain" },
+	{ "verify", confval_verify, ST(verify), "on", 0,
+	  "on | optional | off, like nginx's ssl_verify_client" },
+	{ "verify_depth", confval_depth, ST(verify_depth), "2", 0,
+	  "maximum intermediate certificates in the client chain" },
+	{ "allow_cn", confval_strs, ST(allow_cn), NULL, DIR_LIST,
+	  "accepted subject CNs (exact)" },
+	{ "allow_san_dns", confval_strs, ST(allow_san_dns), NULL, DIR_LIST,
+	  "accepted DNS SANs; \"*.example.com\" matches one label" },
+	{ "allow_san_uri", confval_strs, ST(allow_san_uri), NULL, DIR_LIST,
+	  "accepted URI SANs (e.g. SPIFFE ids); a trailing /* matches a path prefix" },
+	{ "pin_sha256", confval_pins, ST(pin_sha256), NULL, DIR_LIST,
+	  "accepted SHA-256 digests of the client certificate (hex)" },
+	{ "pin_spki_sha256", confval_pins, ST(pin_spki_sha256), NULL, DIR_LIST,
+	  "accepted SHA-256 digests of the client public key (SPKI, hex)" },
+	{ "alpn", confval_strs, ST(alpn), NULL, DIR_LIST,
+	  "protocols offered by ALPN, in preference order (e.g. h2, http/1.1); none if unset" },
+	{ "upstream", confval_upstream, ST(upstream), NULL, 0,
+	  "where verified connections go: IP:PORT or tls://HOST:PORT (required)" },
+	{ "proxy_protocol", confval_pp, ST(proxy_protocol), "off", 0,
+	  "off | v1 | v2: header sent to a plain upstream" },
+	{ "upstream_cert", confval_path, ST(upstream_cert), NULL, 0,
+	  "client certificate the agent presents to a tls:// upstream" },
+	{ "upstream_key", confval_path, ST(upstream_key), NULL, 0,
+	  "key of upstream_cert" },
+	{ "upstream_ca", confval_path, ST(upstream_ca), NULL, 0,
+	  "CA bundle a tls:// upstream's certificate must chain to (required with tls://)" },
+};
+
+const size_t config_n_dirs = sizeof(config_dirs) / sizeof(config_dirs[0]);
+#define N_DIRS (sizeof(config_dirs) / sizeof(config_dirs[0]))
+_Static_assert(N_DIRS <= 64, "the seen masks hold 64 directives");
+
+const char *config_verify_name(enum config_verify v)
+{
+	static const char *const n[] = { "on", "optional", "off" };
+
+	return (unsigned)v < 3 ? n[v] : "?";
+}
+
+const char *config_pp_name(enum config_pp p)
+{
+	static const char *const n[] = { "off", "v1", "v2" };
+
+	return (unsigned)p < 3 ? n[p] : "?";
+}
+
+/* ---- the ini handler ---- */
+
+static int begin_section(struct config_parse *cp, const char *section);
+
+/*
+ * Sections begin here rather than in the handler: inih calls the handler
+ * only for keys, and an empty [site] must still be created and checked.
+ */
+static void section_line(struct config_parse *cp, const char *str)
+{
+	char name[256];
+	const char *p = str, *rb;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '[')
+		return;
+	rb = strchr(p, ']');
+	if (!rb)
+		return;	/* inih reports the syntax error */
+	p++;
+	while (*p == ' ')
+		p++;
+	while (rb > p && rb[-1] == ' ')
+		rb--;
+	snprintf(name, sizeof(name), "%.*s", (int)(rb - p), p);
+	begin_section(cp, name);
+}
+
+/* Hands inih one line at a time and counts them; flags overlong lines. */
+static char *config_reader(char *str, int num, void *stream)
+{
+	struct config_parse *cp = stream;
+	size_t n;
+	int c;
+
+	if (!fgets(str, num, cp->fp))
+		return NULL;
+	cp->line++;
+	cp->too_long = 0;
+	n = strlen(str);
+	if (n == (size_t)num - 1 && str[n - 1] != '\n') {
+		while ((c = fgetc(cp->fp)) != EOF && c != '\n')
+			;
+		cp->too_long = 1;
+		cp_error(cp, cp->line, "line longer than %d characters (repeat the key instead)",
+			 num - 2);
+		str[0] = '\0';
+		return str;
+	}
+	section_line(cp, str);
+	return str;
+}
+
+static struct config_site *site_new(struct config_parse *cp, const char *name)
+{
+	struct config *cfg = cp->cfg;
+	struct config_site *n;
+
+	for (size_t i = 0; i < cfg->n_sites; i++) {
+		if (!strcmp(cfg->sites[i].name, name)) {
+			cp_error(cp, cp->line, "site '%s' already defined at line %d",
+				 name, cfg->sites[i].line);
+			return NULL;
+		}
+	}
+	n = realloc(cfg->sites, (cfg->n_sites + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	cfg->sites = n;
+	n = &cfg->sites[cfg->n_sites];
+	memset(n, 0, sizeof(*n));
+	n->name = strdup(name);
+	if (!n->name)
+		return NULL;
+	n->line = cp->line;
+	n->id = ++cfg->n_sites;
+	return n;
+}
+
+/* A site name is "default", "*.suffix" or a host name (lower case). */
+static int site_name_ok(const char *s)
+{
+	if (!strcmp(s, "default"))
+		return 1;
+	if (!strncmp(s, "*.", 2))
+		s += 2;
+	if (!*s || *s == '.' || strlen(s) > 253)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+/* Starts a section; the site pointer moves (realloc), so it is re-derived. */
+static int begin_section(struct config_parse *cp, const char *section)
+{
+	cp->in_section = 1;
+	if (!strcmp(section, "agent")) {
+		cp->section = SEC_AGENT;
+		cp->site = NULL;
+		return 0;
+	}
+	if (!strncmp(section, "site ", 5)) {
+		const char *name = section + 5;
+
+		while (*name == ' ')
+			name++;
+		cp->section = SEC_SITE;
+		if (!site_name_ok(name)) {
+			cp_error(cp, cp->line, "'%s' is not a host name, *.suffix or default",
+				 name);
+			cp->site = NULL;
+			return -1;
+		}
+		cp->site = site_new(cp, name);
+		return cp->site ? 0 : -1;
+	}
+	cp_error(cp, cp->line, "unknown section [%s] (expected [agent] or [site NAME])",
+		 section);
+	cp->section = SEC_SITE;
+	cp->site = NULL;
+	return -1;
+}
+
+static const struct config_directive *dir_find(enum config_section sec, const char *name)
+{
+	for (size_t i = 0; i < N_DIRS; i++)
+		if (config_dirs[i].section == sec && !strcmp(config_dirs[i].name, name))
+			return &config_dirs[i];
+	return NULL;
+}
+
+static int config_handler(void *user, const char *section, const char *name,
+			  const char *value)
+{
+	struct config_parse *cp = user;
+	const struct config_directive *d;
+	char msg[512];
+	uint64_t *seen;
+	void *base;
+	size_t idx;
+
+	(void)section;	/* the reader saw the header and began the section */
+	if (cp->too_long)
+		return 1;
+	if (!cp->in_section) {
+		cp_error(cp, cp->line, "'%s' outside a section", name);
+		return 1;
+	}
+	if (cp->section == SEC_SITE && !cp->site)
+		return 1;	/* the section's error is already reported */
+	d = dir_find(cp->section, name);
+	if (!d) {
+		const struct config_directive *other =
+			dir_find(cp->section == SEC_AGENT ? SEC_SITE : SEC_AGENT, name);
+
+		if (other)
+			cp_error(cp, cp->line, "'%s' belongs in %s", name,
+				 other->section == SEC_AGENT ? "[agent]" : "a [site NAME] section");
+		else
+			cp_error(cp, cp->line, "unknown key '%s'", name);
+		return 1;
+	}
+	idx = d - config_dirs;
+	base = cp->section == SEC_AGENT ? (void *)&cp->cfg->agent : (void *)cp->site;
+	seen = cp->section == SEC_AGENT ? &cp->cfg->agent.seen : &cp->site->seen;
+	if ((*seen & (1ull << idx)) && !(d->flags & DIR_LIST)) {
+		cp_error(cp, cp->line, "'%s' given twice", name);
+		return 1;
+	}
+	*seen |= 1ull << idx;
+	msg[0] = '\0';
+	if (d->parse((char *)base + d->offset, value, cp->line, msg, sizeof(msg)) < 0)
+		cp_error(cp, cp->line, "%s: %s", name, msg);
+	return 1;
+}
+
+/* Defaults go through the same parsers as values, so they cannot drift. */
+static void apply_defaults(struct config_parse *cp, enum config_section sec,
+			   void *base, uint64_t seen, int line)
+{
+	char msg[256];
+
+	for (size_t i = 0; i < N_DIRS; i++) {
+		const struct config_directive *d = &config_dirs[i];
+
+		if (d->section != sec || !d->def || (seen & (1ull << i)))
+			continue;
+		if (d->parse((char *)base + d->offset, d->def, line, msg, sizeof(msg)) < 0)
+			cp_error(cp, line, "default of %s: %s", d->name, msg);
+	}
+}
+
+/* Checks that need the whole section: required keys and combinations. */
+static void validate_site(struct config_parse *cp, struct config_site *s)
+{
+	if (s->n_cert == 0)
+		cp_error(cp, s->line, "site %s: no cert", s->name);
+	if (s->n_cert != s->n_key)
+		cp_error(cp, s->line, "site %s: %d cert but %d key lines", s->name,
+			 s->n_cert, s->n_key);
+	if (s->verify != CONFIG_VERIFY_OFF && !s->client_ca.path)
+		cp_error(cp, s->line, "site %s: verify = %s needs client_ca", s->name,
+			 config_verify_name(s->verify));
+	if (s->crl.path && !s->client_ca.path)
+		cp_error(cp, s->crl.line, "site %s: crl without client_ca", s->name);
+	if (!s->upstream.host)
+		cp_error(cp, s->line, "site %s: no upstream", s->name);
+	if (s->upstream.host && s->upstream.tls && s->proxy_protocol != CONFIG_PP_OFF)
+		cp_error(cp, s->upstream.line,
+			 "site %s: proxy_protocol applies to a plain upstream, not tls://", s->name);
+	if (!!s->upstream_cert.path != !!s->upstream_key.path)
+		cp_error(cp, s->line, "site %s: upstream_cert and upstream_key go together",
+			 s->name);
+	if ((s->upstream_cert.path || s->upstream_ca.path) && s->upstream.host &&
+	    !s->upstream.tls)
+		cp_error(cp, s->upstream.line,
+			 "site %s: upstream_cert/upstream_ca need a tls:// upstream", s->name);
+	/* Fail closed: an unchecked upstream could be anyone on the path. */
+	if (s->upstream.tls && !s->upstream_ca.path)
+		cp_error(cp, s->upstream.line,
+			 "site %s: a tls:// upstream needs upstream_ca to check its certificate",
+			 s->name);
+	if (s->verify == CONFIG_VERIFY_OFF &&
+	    (s->allow_cn.n || s->allow_san_dns.n || s->allow_san_uri.n ||
+	     s->pin_sha256.n || s->pin_spki_sha256.n))
+		cp_error(cp, s->line, "site %s: identity constraints need verify = on or optional",
+			 s->name);
+}
+
+static void validate(struct config_parse *cp)
+{
+	struct config_agent *a = &cp->cfg->agent;
+
+	if (a->penalty_ns > a->penalty_max_ns)
+		cp_error(cp, 1, "penalty is longer than penalty_max");
+	if (a->handshake_timeout_ns == 0)
+		cp_error(cp, 1, "handshake_timeout must not be 0");
+	if (cp->cfg->n_sites == 0)
+		cp_error(cp, cp->line, "no [site NAME] section");
+	for (size_t i = 0; i < cp->cfg->n_sites; i++)
+		validate_site(cp, &cp->cfg->sites[i]);
+}
+
+struct config *config_load(const char *path, char *err, size_t errlen)
+{
+	struct config_parse cp = { .err = err, .errlen = errlen };
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	cp.cfg = calloc(1, sizeof(*cp.cfg));
+	if (!cp.cfg)
+		return NULL;
+	cp.cfg->file = strdup(path);
+	if (!cp.cfg->file)
+		goto err;
+	cp.fp = fopen(path, "r");
+	if (!cp.fp) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto err;
+	}
+	rc = ini_parse_stream(config_reader, &cp, config_handler, &cp);
+	fclose(cp.fp);
+	/* inih's own syntax errors (e.g. a line without '=') come back here. */
+	if (rc > 0)
+		cp_error(&cp, rc, "syntax error (expected key = value or [section])");
+	else if (rc < 0)
+		cp_error(&cp, 0, "cannot parse");
+	apply_defaults(&cp, SEC_AGENT, &cp.cfg->agent, cp.cfg->agent.seen, 1);
+	for (size_t i = 0; i < cp.cfg->n_sites; i++)
+		apply_defaults(&cp, SEC_SITE, &cp.cfg->sites[i], cp.cfg->sites[i].seen,
+			       cp.cfg->sites[i].line);
+	if (cp.nerr == 0)
+		validate(&cp);
+	if (cp.nerr)
+		goto err;
+	return cp.cfg;
+err:
+	config_free(cp.cfg);
+	return NULL;
+}
+
+static void strs_free(struct config_strs *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+void config_free(struct config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_sites; i++) {
+		struct config_site *s = &cfg->sites[i];
+
+		free(s->name);
+		for (int j = 0; j < CONFIG_MAX_CERTS; j++) {
+			free(s->cert[j].path);
+			free(s->key[j].path);
+		}
+		free(s->client_ca.path);
+		free(s->crl.path);
+		strs_free(&s->allow_cn);
+		strs_free(&s->allow_san_dns);
+		strs_free(&s->allow_san_uri);
+		strs_free(&s->alpn);
+		free(s->pin_sha256.v);
+		free(s->pin_spki_sha256.v);
+		free(s->upstream.host);
+		free(s->upstream_cert.path);
+		free(s->upstream_key.path);
+		free(s->upstream_ca.path);
+	}
+	free(cfg->sites);
+	free(cfg->agent.listen);
+	free(cfg->agent.pin_root);
+	free(cfg->agent.user);
+	free(cfg->agent.exempt);
+	free(cfg->file);
+	free(cfg);
+}
+
+const struct config_site *config_site_match(const struct config *cfg, const char *sni)
+{
+	const struct config_site *best = NULL, *def = NULL;
+	size_t best_len = 0;
+
+	for (size_t i = 0; sni && i < cfg->n_sites; i++)
+		if (!strcasecmp(cfg->sites[i].name, sni))
+			return &cfg->sites[i];
+	for (size_t i = 0; i < cfg->n_sites; i++) {
+		const char *n = cfg->sites[i].name;
+
+		if (!strcmp(n, "default")) {
+			def = &cfg->sites[i];
+			continue;
+		}
+		if (!sni || strncmp(n, "*.", 2) != 0)
+			continue;
+		/* "*.example.com" covers "a.example.com", not "a.b.example.com". */
+		const char *dot = strchr(sni, '.');
+
+		if (dot && dot != sni && !strcasecmp(dot, n + 1) && strlen(n) > best_len) {
+			best = &cfg->sites[i];
+			best_len = strlen(n);
+		}
+	}
+	if (best)
+		return best;
+	return cfg->agent.strict_sni ? NULL : def;
+}
+
+const struct config_site *config_site_by_name(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_sites; i++)
+		if (!strcmp(cfg->sites[i].name, name))
+			return &cfg->sites[i];
+	return NULL;
+}
+
+const struct config_site *config_site_by_id(const struct config *cfg, uint32_t id)
+{
+	return id >= 1 && id <= cfg->n_sites ? &cfg->sites[id - 1] : NULL;
+}
+
+bool config_exempt(const struct config *cfg, const __u8 addr[16])
+{
+	for (size_t i = 0; i < cfg->agent.n_exempt; i++)
+		if (gatemap_cidr_contains(&cfg->agent.exempt[i], addr))
+			return true;
+	return false;
+}

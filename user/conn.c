@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* One client connection; see conn.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+#include <openssl/err.h>
+
+#include "conn.h"
+#include "gatemap.h"
+#include "log.h"
+#include "metrics.h"
+#include "pin.h"
+#include "proxyproto.h"
+#include "tls.h"
+
+static long conn_count;
+
+long conn_active(void)
+{
+	return __atomic_load_n(&conn_count, __ATOMIC_RELAXED);
+}
+
+static void conn_close(struct conn *c, enum reason r, uint64_t now);
+
+static const char *addr_port(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned int port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, in6->sin6_addr.s6_addr + 12, ip, sizeof(ip));
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(in6->sin6_port);
+		snprintf(buf, len, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
+		return buf;
+	}
+	snprintf(buf, len, "%s:%u", ip, port);
+	return buf;
+}
+
+/* Edge-triggered for the whole life: relay_pump does all it can per edge. */
+static int watch(struct conn *c, struct conn_handle *h)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.data.ptr = h,
+	};
+
+	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, h->fd, &ev);
+}
+
+struct conn *conn_new(int epfd, int fd, struct runtime *rt, uint64_t now)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	socklen_t pl = sizeof(c ? c->peer : (struct sockaddr_storage){ 0 });
+	socklen_t ll = pl;
+	int one = 1;
+
+	if (!c)
+		goto err;
+	c->epfd = epfd;
+	c->rt = rt;
+	c->ch = (struct conn_handle){ CONN_K_CLIENT, c, fd };
+	c->uh = (struct conn_handle){ CONN_K_UPSTREAM, c, -1 };
+	if (getpeername(fd, (struct sockaddr *)&c->peer, &pl) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&c->local, &ll) < 0)
+		goto err;
+	addr_port(&c->peer, c->src, sizeof(c->src));
+	c->keyed = gatemap_flow_key(&c->key, (struct sockaddr *)&c->peer,
+				    (struct sockaddr *)&c->local) == 0;
+	memcpy(c->src_addr, c->key.saddr, sizeof(c->src_addr));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->ssl = tls_accept_new(rt->tls, fd);
+	if (!c->ssl)
+		goto err;
+	policy_attach(c->ssl, &c->rec);
+	c->t_accept = now;
+	c->deadline = now + rt->cfg->agent.handshake_timeout_ns;
+	relay_init(&c->relay, fd, c->ssl);
+	if (watch(c, &c->ch) < 0)
+		goto err;
+	__atomic_add_fetch(&conn_count, 1, __ATOMIC_RELAXED);
+	metrics_active(1);
+	return c;
+err:
+	if (c)
+		SSL_free(c->ssl);
+	free(c);
+	close(fd);
+	runtime_put(rt);
+	return NULL;
+}
+
+/* ---- handshake and decision ---- */
+
+static void log_verify(struct conn *c, const char *result, enum reason r, uint64_t now,
+		       const char *extra)
+{
+	char subj[300], iss[300], det[200], sni[300];
+
+	log_msg(r == REASON_OK ? LOG_LVL_INFO : LOG_LVL_WARN,
+		"event=verify result=%s reason=%s site=%s src=%s sni=%s subject=%s issuer=%s "
+		"sha256=%s tls=%s resumed=%d ms=%.1f%s%s%s",
+		result, reason_name(r), c->site ? c->site->name : "-", c->src,
+		c->ssl && tls_sni(c->ssl) ? log_quote(tls_sni(c->ssl), sni, sizeof(sni)) : "-",
+		c->id.has_cert ? log_quote(c->id.subject, subj, sizeof(subj)) : "-",
+		c->id.has_cert ? log_quote(c->id.issuer, iss, sizeof(iss)) : "-",
+		c->id.has_cert ? c->id.sha256_hex : "-",
+		c->ssl && SSL_is_init_finished(c->ssl) ? SSL_get_version(c->ssl) : "-",
+		c->ssl ? SSL_session_reused(c->ssl) : 0, (now - c->t_accept) / 1e6,
+		c->res.detail[0] ? " detail=" : "",
+		c->res.detail[0] ? log_quote(c->res.detail, det, sizeof(det)) : "",
+		extra ? extra : "");
+}
+
+static void upstream_start(struct conn *c, uint64_t now);
+
+static void send_header(struct conn *c)
+{
+	const struct config_site *s = c->site;
+	struct proxyproto_info in = {
+		.src = (struct sockaddr *)&c->peer,
+		.dst = (struct sockaddr *)&c->local,
+		.ssl = true,
+	};
+	uint8_t buf[1024];
+	const unsigned char *alpn;
+	unsigned int alpn_len = 0;
+	int n;
+
+	if (s->proxy_protocol == CONFIG_PP_V1) {
+		n = proxyproto_v1((char *)buf, sizeof(buf), in.src, in.dst);
+	} else if (s->proxy_protocol == CONFIG_PP_V2) {
+		SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+		in.alpn = alpn;
+		in.alpn_len = alpn_len;
+		in.authority = tls_sni(c->ssl);
+		in.client = PP2_CLIENT_SSL;
+		if (c->id.has_cert)
+			in.client |= SSL_session_reused(c->ssl) ? PP2_CLIENT_CERT_SESS
+								 : PP2_CLIENT_CERT_CONN;
+		/* 0 only for a presented, verified certificate (spec 2.2.5). */
+		in.verify = c->id.has_cert && c->res.reason == REASON_OK ? 0
+			    : c->res.x509_err ? (uint32_t)c->res.x509_err : 1;
+		in.version = SSL_get_version(c->ssl);
+		in.cn = c->id.cn[0] ? c->id.cn : NULL;
+		in.cipher = SSL_get_cipher_name(c->ssl);
+		in.sha256 = c->id.has_cert ? c->id.sha256 : NULL;
+		n = proxyproto_v2(buf, sizeof(buf), &in);
+	} else {
+		return;
+	}
+	if (n < 0 || relay_queue(&c->relay, buf, n) < 0)
+		log_error("event=proxy_header site=%s src=%s error=\"does not fit\"",
+			  s->name, c->src);
+}
+
+static void handshake_done(struct conn *c, uint64_t now)
+{
+	X509_STORE *store;
+	enum reason r;
+	const struct config_agent *a = &c->rt->cfg->agent;
+
+	c->site = tls_site(c->ssl);
+	if (!c->site) {		/* cannot happen: the hello callback picks one */
+		conn_close(c, REASON_INTERNAL, now);
+		return;
+	}
+	store = tls_site_store(c->rt->tls, c->site->id);
+	r = policy_decide(c->site, store, c->ssl, &c->res);
+	policy_describe(SSL_get0_peer_certificate(c->ssl), &c->id);
+	metrics_handshake(c->site->name, r, now - c->t_accept);
+	c->counted = true;
+	if (r != REASON_OK) {
+		if (c->site->verify != CONFIG_VERIFY_OPTIONAL) {
+			conn_close(c, r, now);
+			return;
+		}
+		/* The rollout step: admit, log what enforcement would refuse. */
+		log_verify(c, "fail", r, now, " action=admit");
+	} else {
+		log_verify(c, "ok", r, now, NULL);
+	}
+	if (c->keyed) {
+		pin_verified(&c->key, c->site->id, c->id.has_cert ? c->id.sha256 : NULL);
+		c->pinned = true;
+	}
+	c->last_io = now;
+	c->deadline = now + a->handshake_timeout_ns;	/* for the upstream connect */
+	send_header(c);
+	upstream_start(c, now);
+}
+
+static void handshake_step(struct conn *c, uint64_t now)
+{
+	char errs[256];
+	int rc;
+
+	ERR_clear_error();
+	rc = SSL_do_handshake(c->ssl);
+	if (rc == 1) {
+		handshake_done(c, now);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return;
+	default:
+		log_ssl_errors(errs, sizeof(errs));
+		snprintf(c->res.detail, sizeof(c->res.detail), "%.150s",
+			 errs[0] ? errs : rc == 0 ? "connection closed" : strerror(errno));
+		c->site = tls_site(c->ssl);
+		if (tls_unknown_sni(c->ssl)) {
+			snprintf(c->res.detail, sizeof(c->res.detail), "no site for this SNI");
+			conn_close(c, REASON_UNKNOWN_SNI, now);
+			return;
+		}
+		conn_close(c, REASON_PROTOCOL_ERROR, now);
+	}
+}
+
+/* ---- upstream ---- */
+
+static void upstream_fail(struct conn *c, const char *what, uint64_t now)
+{
+	snprintf(c->res.detail, sizeof(c->res.detail), "%.150s", what);
+	conn_close(c, REASON_UPSTREAM_ERROR, now);
+}
+
+static void pump(struct conn *c, uint64_t now);
+
+static void upstream_start(struct conn *c, uint64_t now)
+{
+	const struct config_addr *ua = &c->site->upstream.addr;
+	int one = 1;
+	int fd = socket(ua->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		upstream_fail(c, strerror(errno), now);
+		return;
+	}
+	c->uh.fd = fd;
+	c->relay.u.fd = fd;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&ua->ss, ua->len) < 0 && errno != EINPROGRESS) {
+		upstream_fail(c, strerror(errno), now);
+		return;
+	}
+	c->state = CONN_CONNECTING;
+	if (watch(c, &c->uh) < 0) {
+		upstream_fail(c, strerror(errno), now);
+		return;
+	}
+	pump(c, now);	/* client bytes already decrypted may be buffered now */
+}
+
+static void upstream_tls_step(struct conn *c, uint64_t now)
+{
+	char errs[200], what[240];
+	int rc;
+
+	ERR_clear_error();
+	rc = SSL_do_handshake(c->ussl);
+	if (rc == 1) {
+		c->relay.u.ssl = c->ussl;
+		c->relay.u_ready = true;
+		c->state = CONN_RELAY;
+		c->deadline = 0;
+		pump(c, now);
+		return;
+	}
+	rc = SSL_get_error(c->ussl, rc);
+	if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE)
+		return;
+	log_ssl_errors(errs, sizeof(errs));
+	snprintf(what, sizeof(what), "upstream TLS: %s", errs[0] ? errs : "handshake failed");
+	upstream_fail(c, what, now);
+}
+
+static void upstream_connected(struct conn *c, uint64_t now)
+{
+	int err = 0;
+	socklen_t l = sizeof(err);
+
+	if (getsockopt(c->uh.fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+		err = errno;
+	if (err == EINPROGRESS || err == EALREADY)
+		return;
+	if (err) {
+		upstream_fail(c, strerror(err), now);
+		return;
+	}
+	if (c->site->upstream.tls) {
+		c->ussl = tls_upstream_new(c->rt->tls, c->site->id, c->uh.fd);
+		if (!c->ussl) {
+			upstream_fail(c, "cannot create the upstream TLS session", now);
+			return;
+		}
+		c->state = CONN_UPSTREAM_TLS;
+		upstream_tls_step(c, now);
+		return;
+	}
+	c->relay.u_ready = true;
+	c->state = CONN_RELAY;
+	c->deadline = 0;
+	pump(c, now);
+}
+
+/* ---- relay ---- */
+
+static void pump(struct conn *c, uint64_t now)
+{
+	uint64_t in = c->relay.in, out = c->relay.out;
+	enum relay_status st = relay_pump(&c->relay);
+
+	if (c->relay.in != in || c->relay.out != out) {
+		metrics_bytes(c->relay.in - in, c->relay.out - out);
+		c->last_io = now;
+	}
+	switch (st) {
+	case RELAY_AGAIN:
+		return;
+	case RELAY_DONE:
+		conn_close(c, REASON_DONE, now);
+		return;
+	case RELAY_ERR_CLIENT:
+		snprintf(c->res.detail, sizeof(c->res.detail), "%s",
+			 c->relay.c.err > 0 ? strerror(c->relay.c.err) : "TLS error");
+		conn_close(c, REASON_CLIENT_RESET, now);
+		return;
+	case RELAY_ERR_UPSTREAM:
+		upstream_fail(c, c->relay.u.err > 0 ? strerror(c->relay.u.err) : "TLS error", now);
+		return;
+	}
+}
+
+void conn_event(struct conn *c, enum conn_kind kind, uint32_t events, uint64_t now)
+{
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+		if (kind == CONN_K_CLIENT)
+			handshake_step(c, now);
+		return;
+	case CONN_CONNECTING:
+		if (kind == CONN_K_UPSTREAM)
+			upstream_connected(c, now);
+		else
+			pump(c, now);
+		return;
+	case CONN_UPSTREAM_TLS:
+		if (kind == CONN_K_UPSTREAM)
+			upstream_tls_step(c, now);
+		else
+			pump(c, now);
+		return;
+	case CONN_RELAY:
+		pump(c, now);
+		/* An error edge nothing else would notice (the end is idle). */
+		if (c->state == CONN_RELAY && (events & EPOLLERR)) {
+			int err = 0;
+			socklen_t l = sizeof(err);
+
+			getsockopt(kind == CONN_K_CLIENT ? c->ch.fd : c->uh.fd, SOL_SOCKET,
+				   SO_ERROR, &err, &l);
+			snprintf(c->res.detail, sizeof(c->res.detail), "%s",
+				 strerror(err ? err : ECONNRESET));
+			conn_close(c, kind == CONN_K_CLIENT ? REASON_CLIENT_RESET
+							    : REASON_UPSTREAM_ERROR, now);
+		}
+		return;
+	case CONN_CLOSED:
+		return;
+	}
+}
+
+void conn_tick(struct conn *c, uint64_t now, uint64_t drain_deadline)
+{
+	const struct config_agent *a = &c->rt->cfg->agent;
+
+	if (c->state == CONN_CLOSED)
+		return;
+	if (drain_deadline && now >= drain_deadline) {
+		conn_close(c, REASON_SHUTDOWN, now);
+	} else if (c->state == CONN_HANDSHAKE && now >= c->deadline) {
+		snprintf(c->res.detail, sizeof(c->res.detail), "no handshake within %llums",
+			 (unsigned long long)(a->handshake_timeout_ns / 1000000));
+		conn_close(c, REASON_HANDSHAKE_TIMEOUT, now);
+	} else if ((c->state == CONN_CONNECTING || c->state == CONN_UPSTREAM_TLS) &&
+		   now >= c->deadline) {
+		upstream_fail(c, "upstream did not answer in time", now);
+	} else if (c->state == CONN_RELAY && a->idle_timeout_ns &&
+		   now - c->last_io >= a->idle_timeout_ns) {
+		conn_close(c, REASON_IDLE_TIMEOUT, now);
+	}
+}
+
+void conn_recheck(struct conn *c, struct runtime *rt)
+{
+	const struct config_site *s;
+	X509 *cert;
+	X509_STORE *store;
+	struct policy_result res;
+	enum reason r;
+
+	if (c->state == CONN_HANDSHAKE || c->state == CONN_CLOSED || !c->site)
+		return;
+	s = config_site_by_name(rt->cfg, c->site->name);
+	if (!s) {
+		snprintf(c->res.detail, sizeof(c->res.detail), "site removed");
+		conn_close(c, REASON_POLICY_CHANGED, gatemap_now_ns());
+		return;
+	}
+	if (s->verify != CONFIG_VERIFY_ON)
+		return;
+	cert = SSL_get0_peer_certificate(c->ssl);
+	store = tls_site_store(rt->tls, s->id);
+	if (!cert) {
+		r = REASON_NO_CERT;
+		snprintf(res.detail, sizeof(res.detail), "no client certificate");
+	} else if (!store) {
+		r = REASON_UNKNOWN_CA;
+		snprintf(res.detail, sizeof(res.detail), "site has no client_ca");
+	} else if ((r = policy_chain(store, s->verify_depth, cert,
+				     SSL_get_peer_cert_chain(c->ssl), &res)) == REASON_OK) {
+		r = policy_identity(s, cert, res.detail, sizeof(res.detail));
+	}
+	if (r == REASON_OK)
+		return;
+	snprintf(c->res.detail, sizeof(c->res.detail), "%s: %.130s", reason_name(r),
+		 res.detail);
+	conn_close(c, REASON_POLICY_CHANGED, gatemap_now_ns());
+}
+
+/* ---- the one close path ---- */
+
+static void penalize(struct conn *c, char *extra, size_t len)
+{
+	const struct config_agent *a = &c->rt->cfg->agent;
+	struct penalty p;
+
+	if (config_exempt(c->rt->cfg, c->src_addr)) {
+		snprintf(extra, len, " penalty=exempt");
+		return;
+	}
+	if (pin_penalize(c->src_addr, a->penalty_ns, a->penalty_max_ns, &p) < 0)
+		return;
+	metrics_penalty();
+	snprintf(extra, len, " penalty=%.0fs strikes=%u",
+		 (p.until_ns - gatemap_now_ns()) / 1e9, p.strikes);
+}
+
+static void conn_close(struct conn *c, enum reason r, uint64_t now)
+{
+	const struct config_agent *a = &c->rt->cfg->agent;
+	char extra[96] = "", det[200];
+
+	if (c->state == CONN_CLOSED)
+		return;
+	metrics_close(r);
+	if (c->state == CONN_HANDSHAKE) {
+		/* A refused handshake: its verify line is the connection's line. */
+		if (reason_is_failure(r)) {
+			if (!c->site || c->site->verify != CONFIG_VERIFY_OPTIONAL)
+				penalize(c, extra, sizeof(extra));
+			else
+				snprintf(extra, sizeof(extra), " penalty=optional");
+			if (!c->counted)
+				metrics_handshake(c->site ? c->site->name : NULL, r,
+						  now - c->t_accept);
+		}
+		if (!c->id.has_cert && c->ssl)
+			policy_describe(SSL_get0_peer_certificate(c->ssl), &c->id);
+		log_verify(c, "fail", r, now, extra);
+	} else {
+		log_msg(r == REASON_UPSTREAM_ERROR || r == REASON_INTERNAL ? LOG_LVL_WARN
+									  : LOG_LVL_INFO,
+			"event=close reason=%s site=%s src=%s in=%llu out=%llu duration=%.3fs%s%s",
+			reason_name(r), c->site ? c->site->name : "-", c->src,
+			(unsigned long long)c->relay.in, (unsigned long long)c->relay.out,
+			(now - c->t_accept) / 1e9, c->res.detail[0] ? " detail=" : "",
+			c->res.detail[0] ? log_quote(c->res.detail, det, sizeof(det)) : "");
+	}
+	/* Let the TCP teardown through; a revoked client gets no grace. */
+	if (c->pinned)
+		pin_linger(&c->key, r == REASON_POLICY_CHANGED ? 0 : a->linger_ns);
+	c->state = CONN_CLOSED;
+	if (c->ssl && SSL_is_init_finished(c->ssl))
+		SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	SSL_free(c->ssl);
+	SSL_free(c->ussl);
+	c->ssl = c->ussl = NULL;
+	close(c->ch.fd);
+	if (c->uh.fd >= 0)
+		close(c->uh.fd);
+	c->ch.fd = c->uh.fd = -1;
+	__atomic_sub_fetch(&conn_count, 1, __ATOMIC_RELAXED);
+	metrics_active(-1);
+}
+
+void conn_free(struct conn *c)
+{
+	if (!c)
+		return;
+	runtime_put(c->rt);
+	free(c);
+}

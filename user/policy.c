@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Client identity policy; see policy.h. */
+#include <string.h>
+#include <strings.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include "policy.h"
+
+static int policy_ex_idx = -1;
+
+int policy_init(void)
+{
+	if (policy_ex_idx < 0)
+		policy_ex_idx = SSL_get_ex_new_index(0, "aopgate policy record", NULL, NULL, NULL);
+	return policy_ex_idx < 0 ? -1 : 0;
+}
+
+void policy_attach(SSL *ssl, struct policy_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	SSL_set_ex_data(ssl, policy_ex_idx, rec);
+}
+
+/*
+ * Returning 1 lets the handshake finish whatever the chain looks like: the
+ * decision, its reason and its log line all come from policy_decide, so a
+ * refused client is told by a close, not by an alert that hides the reason
+ * from our log.
+ */
+int policy_verify_cb(int preverify_ok, X509_STORE_CTX *ctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct policy_record *rec = ssl ? SSL_get_ex_data(ssl, policy_ex_idx) : NULL;
+
+	if (!rec)
+		return preverify_ok;
+	rec->called = 1;
+	if (!preverify_ok && rec->err == X509_V_OK) {
+		rec->err = X509_STORE_CTX_get_error(ctx);
+		rec->depth = X509_STORE_CTX_get_error_depth(ctx);
+	}
+	return 1;
+}
+
+enum reason policy_reason_from_x509(int err)
+{
+	switch (err) {
+	case X509_V_OK:
+		return REASON_OK;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return REASON_EXPIRED;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return REASON_NOT_YET_VALID;
+	case X509_V_ERR_CERT_REVOKED:
+	/* Revocation status unknown counts as revoked: crl = set means checked. */
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+		return REASON_REVOKED;
+	case X509_V_ERR_INVALID_PURPOSE:
+	case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE:
+	case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
+	case X509_V_ERR_INVALID_CA:
+		return REASON_BAD_PURPOSE;
+	default:
+		/* Every other chain error means no path to a trusted CA. */
+		return REASON_UNKNOWN_CA;
+	}
+}
+
+/* An ASN1 string as C text; embedded NULs make it unusable for matching. */
+static int asn1_text(const ASN1_STRING *s, char *buf, size_t len)
+{
+	unsigned char *utf8 = NULL;
+	int n = ASN1_STRING_to_UTF8(&utf8, s);
+
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= len || memchr(utf8, 0, n)) {
+		OPENSSL_free(utf8);
+		return -1;
+	}
+	memcpy(buf, utf8, n);
+	buf[n] = '\0';
+	OPENSSL_free(utf8);
+	return 0;
+}
+
+int policy_dns_match(const char *pattern, const char *name)
+{
+	const char *dot;
+
+	if (!strcasecmp(pattern, name))
+		return 1;
+	if (strncmp(pattern, "*.", 2) != 0)
+		return 0;
+	dot = strchr(name, '.');
+	return dot && dot != name && !strcasecmp(dot, pattern + 1);
+}
+
+int policy_uri_match(const char *pattern, const char *uri)
+{
+	size_t pl = strlen(pattern);
+
+	if (!strcmp(pattern, uri))
+		return 1;
+	if (pl >= 2 && !strcmp(pattern + pl - 2, "/*"))
+		return !strncmp(pattern, uri, pl - 1) && uri[pl - 1] != '\0';
+	return 0;
+}
+
+static int match_cn(const struct config_site *site, X509 *cert)
+{
+	X509_NAME *subj = X509_get_subject_name(cert);
+	char cn[256];
+	int i = -1;
+
+	while ((i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0) {
+		X509_NAME_ENTRY *e = X509_NAME_get_entry(subj, i);
+
+		if (asn1_text(X509_NAME_ENTRY_get_data(e), cn, sizeof(cn)) < 0)
+			continue;
+		for (size_t j = 0; j < site->allow_cn.n; j++)
+			if (!strcmp(site->allow_cn.v[j], cn))
+				return 1;
+	}
+	return 0;
+}
+
+static int match_san(const struct config_site *site, X509 *cert)
+{
+	GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	int found = 0;
+	char v[1024];
+
+	for (int i = 0; !found && i < sk_GENERAL_NAME_num(names); i++) {
+		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+
+		if (gn->type == GEN_DNS && site->allow_san_dns.n &&
+		    asn1_text(gn->d.dNSName, v, sizeof(v)) == 0) {
+			for (size_t j = 0; !found && j < site->allow_san_dns.n; j++)
+				found = policy_dns_match(site->allow_san_dns.v[j], v);
+		} else if (gn->type == GEN_URI && site->allow_san_uri.n &&
+			   asn1_text(gn->d.uniformResourceIdentifier, v, sizeof(v)) == 0) {
+			for (size_t j = 0; !found && j < site->allow_san_uri.n; j++)
+				found = policy_uri_match(site->allow_san_uri.v[j], v);
+		}
+	}
+	GENERAL_NAMES_free(names);
+	return found;
+}
+
+int policy_spki_sha256(X509 *cert, unsigned char out[32])
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+	int rc = -1;
+
+	if (n <= 0)
+		return -1;
+	if (EVP_Digest(der, n, out, NULL, EVP_sha256(), NULL))
+		rc = 0;
+	OPENSSL_free(der);
+	return rc;
+}
+
+static int pins_hold(const struct config_pins *p, const unsigned char d[32])
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!memcmp(p->v[i], d, 32))
+			return 1;
+	return 0;
+}
+
+enum reason policy_identity(const struct config_site *site, X509 *cert,
+			    char *detail, size_t len)
+{
+	unsigned char d[32];
+	unsigned int dl = sizeof(d);
+
+	if (site->allow_cn.n || site->allow_san_dns.n || site->allow_san_uri.n) {
+		/* Name constraints are alternatives: any one admits. */
+		if (!(site->allow_cn.n && match_cn(site, cert)) && !match_san(site, cert)) {
+			snprintf(detail, len, "no allowed CN, DNS SAN or URI SAN");
+			return REASON_POLICY_MISMATCH;
+		}
+	}
+	if (site->pin_sha256.n || site->pin_spki_sha256.n) {
+		int pinned = 0;
+
+		if (site->pin_sha256.n && X509_digest(cert, EVP_sha256(), d, &dl))
+			pinned = pins_hold(&site->pin_sha256, d);
+		if (!pinned && site->pin_spki_sha256.n && policy_spki_sha256(cert, d) == 0)
+			pinned = pins_hold(&site->pin_spki_sha256, d);
+		if (!pinned) {
+			snprintf(detail, len, "certificate matches no pin");
+			return REASON_PIN_MISMATCH;
+		}
+	}
+	return REASON_OK;
+}
+
+static enum reason chain_result(struct policy_result *res, int err, int depth)
+{
+	res->x509_err = err;
+	res->reason = policy_reason_from_x509(err);
+	if (err != X509_V_OK)
+		snprintf(res->detail, sizeof(res->detail), "%s (depth %d)",
+			 X509_verify_cert_error_string(err), depth);
+	return res->reason;
+}
+
+enum reason policy_chain(X509_STORE *store, int depth, X509 *cert,
+			 STACK_OF(X509) *chain, struct policy_result *res)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int err = X509_V_ERR_UNSPECIFIED, edepth = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (!ctx || !X509_STORE_CTX_init(ctx, store, cert, chain))
+		goto out;
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+	X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx), depth);
+	if (X509_verify_cert(ctx) == 1) {
+		err = X509_V_OK;
+	} else {
+		err = X509_STORE_CTX_get_error(ctx);
+		edepth = X509_STORE_CTX_get_error_depth(ctx);
+	}
+out:
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+	return chain_result(res, err, edepth);
+}
+
+enum reason policy_decide(const struct config_site *site, X509_STORE *store,
+			  SSL *ssl, struct policy_result *res)
+{
+	struct policy_record *rec = SSL_get_ex_data(ssl, policy_ex_idx);
+	X509 *cert;
+
+	memset(res, 0, sizeof(*res));
+	if (site->verify == CONFIG_VERIFY_OFF)
+		return res->reason = REASON_OK;
+	cert = SSL_get0_peer_certificate(ssl);
+	if (!cert) {
+		snprintf(res->detail, sizeof(res->detail), "no client certificate");
+		return res->reason = REASON_NO_CERT;
+	}
+	if (SSL_session_reused(ssl) || !rec || !rec->called) {
+		/* The session's old verdict may predate a reload: check again. */
+		if (policy_chain(store, site->verify_depth, cert,
+				 SSL_get_peer_cert_chain(ssl), res) != REASON_OK)
+			return res->reason;
+	} else if (chain_result(res, rec->err, rec->depth) != REASON_OK) {
+		return res->reason;
+	}
+	return res->reason = policy_identity(site, cert, res->detail, sizeof(res->detail));
+}
+
+static void name_str(X509_NAME *n, char *buf, size_t len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int r;
+
+	buf[0] = '\0';
+	if (!b)
+		return;
+	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+		r = BIO_read(b, buf, len - 1);
+		buf[r > 0 ? r : 0] = '\0';
+	}
+	BIO_free(b);
+}
+
+void policy_describe(X509 *cert, struct policy_ident *id)
+{
+	X509_NAME *subj;
+	unsigned int dl = sizeof(id->sha256);
+	int i;
+
+	memset(id, 0, sizeof(*id));
+	if (!cert)
+		return;
+	id->has_cert = 1;
+	subj = X509_get_subject_name(cert);
+	name_str(subj, id->subject, sizeof(id->subject));
+	name_str(X509_get_issuer_name(cert), id->issuer, sizeof(id->issuer));
+	i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+	if (i >= 0 && asn1_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)),
+				id->cn, sizeof(id->cn)) < 0)
+		id->cn[0] = '\0';
+	if (X509_digest(cert, EVP_sha256(), id->sha256, &dl))
+		for (i = 0; i < 32; i++)
+			snprintf(id->sha256_hex + 2 * i, 3, "%02x", id->sha256[i]);
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Client identity policy. During the handshake the OpenSSL verify callback
+ * only records the first chain error; after it, policy_decide maps that
+ * error to a reason and applies the site's identity constraints (CN, DNS
+ * SAN, URI SAN, certificate and SPKI pins) in one place. The same checks
+ * re-run on a resumed session and on live connections after a reload.
+ */
+#ifndef AOPGATE_POLICY_H
+#define AOPGATE_POLICY_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include "config.h"
+#include "reason.h"
+
+/* What the log line and the PROXY header say about a client certificate. */
+struct policy_ident {
+	char subject[256];	/* RFC 2253 */
+	char issuer[256];
+	char cn[128];		/* first subject CN, "" if none */
+	unsigned char sha256[32];	/* of the DER certificate */
+	char sha256_hex[65];
+	int has_cert;
+};
+
+/* The outcome of one decision. */
+struct policy_result {
+	enum reason reason;
+	int x509_err;		/* X509_V_OK or the first chain error */
+	char detail[160];	/* e.g. "certificate has expired (depth 0)" */
+};
+
+/* What the verify callback saw during one handshake; owned by the conn. */
+struct policy_record {
+	int err;		/* first X509_V_ERR_*, X509_V_OK if none */
+	int depth;		/* where it was found */
+	int called;		/* the callback ran (a certificate was checked) */
+};
+
+/*
+ * policy_init(): allocates the SSL ex_data slot the verify callback
+ * records into. Call once before any handshake. Returns 0 or -1.
+ */
+int policy_init(void);
+
+/* policy_attach(ssl, rec): the verify callback of ssl records into rec. */
+void policy_attach(SSL *ssl, struct policy_record *rec);
+
+/* policy_verify_cb: the SSL verify callback. Records, always returns 1. */
+int policy_verify_cb(int preverify_ok, X509_STORE_CTX *ctx);
+
+/* policy_reason_from_x509(err): the reason for an X509_V_ERR_* code. */
+enum reason policy_reason_from_x509(int err);
+
+/*
+ * policy_identity(site, cert, detail, len): checks the site's identity
+ * constraints and pins against cert. REASON_OK, REASON_POLICY_MISMATCH or
+ * REASON_PIN_MISMATCH (detail says which constraint failed).
+ */
+enum reason policy_identity(const struct config_site *site, X509 *cert,
+			    char *detail, size_t len);
+
+/*
+ * policy_chain(store, depth, cert, chain, res): verifies cert (with the
+ * untrusted intermediates in chain) against store (CRL flags included)
+ * for the clientAuth purpose. Returns the reason; res gets the details.
+ */
+enum reason policy_chain(X509_STORE *store, int depth, X509 *cert,
+			 STACK_OF(X509) *chain, struct policy_result *res);
+
+/*
+ * policy_decide(site, store, ssl, res): the decision after a completed
+ * handshake: the recorded chain error (or, for a resumed session, a fresh
+ * chain check against store), then the identity constraints. verify = off
+ * always yields REASON_OK. Returns res->reason.
+ */
+enum reason policy_decide(const struct config_site *site, X509_STORE *store,
+			  SSL *ssl, struct policy_result *res);
+
+/* policy_describe(cert, id): fills id from cert (NULL: has_cert = 0). */
+void policy_describe(X509 *cert, struct policy_ident *id);
+
+/*
+ * policy_spki_sha256(cert, out): SHA-256 of the DER SubjectPublicKeyInfo
+ * (what `openssl pkey -pubin -outform der | sha256sum` gives). 0 or -1.
+ */
+int policy_spki_sha256(X509 *cert, unsigned char out[32]);
+
+/* policy_dns_match(pattern, name): "*.x.y" covers exactly one label. */
+int policy_dns_match(const char *pattern, const char *name);
+
+/*
+ * policy_uri_match(pattern, uri): exact, or "P/" plus an asterisk
+ * covering every URI below P/.
+ */
+int policy_uri_match(const char *pattern, const char *uri);
+
+#endif

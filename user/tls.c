@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* TLS contexts, site selection by SNI and session ticket keys; see tls.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "log.h"
+#include "policy.h"
+#include "tls.h"
+
+/* AEAD only for TLS 1.2; TLS 1.3's suites are all AEAD. */
+#define TLS12_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+struct tls_site {
+	SSL_CTX *ctx;		/* server side */
+	SSL_CTX *up;		/* client side, tls:// upstreams only */
+	STACK_OF(X509_NAME) *ca_names;
+	unsigned char alpn[256];	/* wire format: length-prefixed names */
+	unsigned int alpn_len;
+};
+
+struct tls {
+	const struct config *cfg;	/* owned by the caller, outlives t */
+	SSL_CTX *front;		/* until the client hello picks a site */
+	struct tls_site *sites;	/* index: site id - 1 */
+};
+
+/* Per-SSL state, in ex_data: the selected site and the SNI verdict. */
+static int tls_site_idx = -1, tls_nosni_idx = -1, tls_sni_idx = -1;
+
+/* The SNI as sent, kept for the log even when it matched no site. */
+static void sni_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+		     void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	OPENSSL_free(ptr);
+}
+
+/* ---- session ticket keys ---- */
+
+struct ticket_key {
+	unsigned char name[16];
+	unsigned char aes[32];
+	unsigned char hmac[32];
+	int valid;
+};
+
+/* [0] encrypts and decrypts; [1] (the previous) only decrypts. */
+static struct ticket_key ticket_keys[2];
+static pthread_rwlock_t ticket_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+void tls_tickets_rotate(void)
+{
+	struct ticket_key k = { .valid = 1 };
+
+	if (RAND_bytes(k.name, sizeof(k.name)) != 1 ||
+	    RAND_bytes(k.aes, sizeof(k.aes)) != 1 ||
+	    RAND_bytes(k.hmac, sizeof(k.hmac)) != 1) {
+		log_error("event=tickets error=\"RAND_bytes failed; keeping the current key\"");
+		return;
+	}
+	pthread_rwlock_wrlock(&ticket_lock);
+	ticket_keys[1] = ticket_keys[0];
+	ticket_keys[0] = k;
+	pthread_rwlock_unlock(&ticket_lock);
+	OPENSSL_cleanse(&k, sizeof(k));
+}
+
+static int ticket_mac_init(EVP_MAC_CTX *hctx, unsigned char *key)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key, 32),
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	return EVP_MAC_CTX_set_params(hctx, params);
+}
+
+/* OpenSSL's contract: 1 ok, 2 ok but renew the ticket, 0 unknown key, -1 error. */
+static int ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv,
+		     EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc)
+{
+	int rc = 0;
+
+	(void)s;
+	pthread_rwlock_rdlock(&ticket_lock);
+	if (enc) {
+		struct ticket_key *k = &ticket_keys[0];
+
+		rc = -1;
+		if (k->valid && RAND_bytes(iv, EVP_MAX_IV_LENGTH) == 1 &&
+		    EVP_EncryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv) &&
+		    ticket_mac_init(hctx, k->hmac)) {
+			memcpy(name, k->name, 16);
+			rc = 1;
+		}
+	} else {
+		for (int i = 0; i < 2; i++) {
+			struct ticket_key *k = &ticket_keys[i];
+
+			if (!k->valid || memcmp(name, k->name, 16) != 0)
+				continue;
+			if (!ticket_mac_init(hctx, k->hmac) ||
+			    !EVP_DecryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv))
+				rc = -1;
+			else
+				rc = i == 0 ? 1 : 2;
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&ticket_lock);
+	return rc;
+}
+
+int tls_init(void)
+{
+	if (policy_init() < 0)
+		return -1;
+	tls_site_idx = SSL_get_ex_new_index(0, "aopgate site", NULL, NULL, NULL);
+	tls_nosni_idx = SSL_get_ex_new_index(0, "aopgate unknown sni", NULL, NULL, NULL);
+	tls_sni_idx = SSL_get_ex_new_index(0, "aopgate sni", NULL, NULL, sni_free);
+	if (tls_site_idx < 0 || tls_nosni_idx < 0 || tls_sni_idx < 0)
+		return -1;
+	tls_tickets_rotate();
+	return ticket_keys[0].valid ? 0 : -1;
+}
+
+/* ---- building ---- */
+
+/* Collects "file:line: what" errors, like the configuration does. */
+struct tls_err {
+	const char *file;
+	char *buf;
+	size_t len, off;
+	int n;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+bad(struct tls_err *e, int line, const char *fmt, ...)
+{
+	char ssl[256];
+	va_list ap;
+	int w;
+
+	e->n++;
+	if (!e->buf || e->off + 1 >= e->len)
+		return;
+	w = snprintf(e->buf + e->off, e->len - e->off, "%s%s:%d: ", e->off ? "\n" : "",
+		     e->file, line);
+	if (w > 0 && (size_t)w < e->len - e->off)
+		e->off += w;
+	va_start(ap, fmt);
+	w = vsnprintf(e->buf + e->off, e->len - e->off, fmt, ap);
+	va_end(ap);
+	if (w > 0 && (size_t)w < e->len - e->off)
+		e->off += w;
+	log_ssl_errors(ssl, sizeof(ssl));
+	if (ssl[0]) {
+		w = snprintf(e->buf + e->off, e->len - e->off, " (%s)", ssl);
+		if (w > 0 && (size_t)w < e->len - e->off)
+			e->off += w;
+	}
+	e->off = strlen(e->buf);
+}
+
+/* The server settings every context shares, the front one included. */
+static int server_common(SSL_CTX *ctx)
+{
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+			    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/* Tickets carry the session; a server-side cache would only grow. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* A ticket outlives at most two rotations of the key that sealed it. */
+	SSL_CTX_set_timeout(ctx, TLS_TICKET_ROTATE_S);
+	/*
+	 * One TLS 1.3 ticket, not OpenSSL's two: each carries the client's
+	 * certificate, and the second one measured as a third of the CPU of
+	 * a verified handshake (tests/bench/handshake.sh).
+	 */
+	SSL_CTX_set_num_tickets(ctx, 1);
+	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1)
+		return -1;
+	return SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) == 1 ? 0 : -1;
+}
+
+static int load_certs(SSL_CTX *ctx, const struct config_path *cert,
+		      const struct config_path *key, int n, struct tls_err *e)
+{
+	for (int i = 0; i < n; i++) {
+		if (SSL_CTX_use_certificate_chain_file(ctx, cert[i].path) != 1) {
+			bad(e, cert[i].line, "cert %s: cannot load a certificate chain",
+			    cert[i].path);
+			return -1;
+		}
+		if (SSL_CTX_use_PrivateKey_file(ctx, key[i].path, SSL_FILETYPE_PEM) != 1) {
+			bad(e, key[i].line, "key %s: cannot load a private key", key[i].path);
+			return -1;
+		}
+		if (SSL_CTX_check_private_key(ctx) != 1) {
+			bad(e, key[i].line, "key %s does not match cert %s", key[i].path,
+			    cert[i].path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Adds every certificate of a PEM bundle to store (and names, if given). */
+static int load_ca(X509_STORE *store, STACK_OF(X509_NAME) *names,
+		   const struct config_path *p, const char *what, struct tls_err *e)
+{
+	BIO *b = BIO_new_file(p->path, "r");
+	X509 *x;
+	int n = 0;
+
+	if (!b) {
+		ERR_clear_error();
+		bad(e, p->line, "%s %s: %s", what, p->path, strerror(errno ? errno : ENOENT));
+		return -1;
+	}
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		X509_STORE_add_cert(store, x);
+		if (names)
+			sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(x)));
+		X509_free(x);
+		n++;
+	}
+	ERR_clear_error();
+	BIO_free(b);
+	if (n == 0) {
+		bad(e, p->line, "%s %s holds no PEM certificate", what, p->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_crl(X509_STORE *store, const struct config_path *p, struct tls_err *e)
+{
+	BIO *b = BIO_new_file(p->path, "r");
+	X509_CRL *crl;
+	int n = 0;
+
+	if (!b) {
+		ERR_clear_error();
+		bad(e, p->line, "crl %s: %s", p->path, strerror(errno ? errno : ENOENT));
+		return -1;
+	}
+	while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL) {
+		X509_STORE_add_crl(store, crl);
+		X509_CRL_free(crl);
+		n++;
+	}
+	ERR_clear_error();
+	BIO_free(b);
+	if (n == 0) {
+		bad(e, p->line, "crl %s holds no CRL that parses", p->path);
+		return -1;
+	}
+	/* As nginx's ssl_crl: every certificate of the chain is checked. */
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	return 0;
+}
+
+/* The server's preference wins; no common protocol means no ALPN at all. */
+static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		   const unsigned char *in, unsigned int inlen, void *arg)
+{
+	struct tls_site *ts = arg;
+	unsigned char *o;
+
+	(void)ssl;
+	if (SSL_select_next_proto(&o, outlen, ts->alpn, ts->alpn_len, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = o;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static int build_alpn(struct tls_site *ts, const struct config_site *s, struct tls_err *e)
+{
+	for (size_t i = 0; i < s->alpn.n; i++) {
+		size_t l = strlen(s->alpn.v[i]);
+
+		if (l == 0 || l > 255 || ts->alpn_len + 1 + l > sizeof(ts->alpn)) {
+			bad(e, s->line, "site %s: alpn list too long", s->name);
+			return -1;
+		}
+		ts->alpn[ts->alpn_len++] = l;
+		memcpy(ts->alpn + ts->alpn_len, s->alpn.v[i], l);
+		ts->alpn_len += l;
+	}
+	if (ts->alpn_len)
+		SSL_CTX_set_alpn_select_cb(ts->ctx, alpn_cb, ts);
+	return 0;
+}
+
+static int build_site(struct tls *t, const struct config_site *s, struct tls_err *e)
+{
+	struct tls_site *ts = &t->sites[s->id - 1];
+	unsigned char sid[32];
+
+	ts->ctx = SSL_CTX_new(TLS_server_method());
+	if (!ts->ctx || server_common(ts->ctx) < 0) {
+		bad(e, s->line, "site %s: cannot create a TLS context", s->name);
+		return -1;
+	}
+	if (load_certs(ts->ctx, s->cert, s->key, s->n_cert, e) < 0)
+		return -1;
+	/* A session resumes only at the site that issued it. */
+	SHA256((const unsigned char *)s->name, strlen(s->name), sid);
+	SSL_CTX_set_session_id_context(ts->ctx, sid, sizeof(sid));
+	if (build_alpn(ts, s, e) < 0)
+		return -1;
+	if (s->client_ca.path) {
+		X509_STORE *store = SSL_CTX_get_cert_store(ts->ctx);
+
+		ts->ca_names = sk_X509_NAME_new_null();
+		if (!ts->ca_names ||
+		    load_ca(store, ts->ca_names, &s->client_ca, "client_ca", e) < 0)
+			return -1;
+		X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
+		if (s->crl.path && load_crl(store, &s->crl, e) < 0)
+			return -1;
+	}
+	if (!s->upstream.tls)
+		return 0;
+	ts->up = SSL_CTX_new(TLS_client_method());
+	if (!ts->up) {
+		bad(e, s->upstream.line, "site %s: cannot create a TLS context", s->name);
+		return -1;
+	}
+	SSL_CTX_set_min_proto_version(ts->up, TLS1_2_VERSION);
+	SSL_CTX_set_options(ts->up, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(ts->up, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (s->upstream_cert.path &&
+	    load_certs(ts->up, &s->upstream_cert, &s->upstream_key, 1, e) < 0)
+		return -1;
+	if (s->upstream_ca.path) {
+		if (load_ca(SSL_CTX_get_cert_store(ts->up), NULL, &s->upstream_ca,
+			    "upstream_ca", e) < 0)
+			return -1;
+		SSL_CTX_set_verify(ts->up, SSL_VERIFY_PEER, NULL);
+	}
+	return 0;
+}
+
+/* The first host_name of a server_name extension, lower-cased and checked. */
+static int hello_sni(SSL *ssl, char *out, size_t len)
+{
+	const unsigned char *p;
+	size_t n, l;
+
+	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &n))
+		return 0;
+	if (n < 5 || (size_t)((p[0] << 8) | p[1]) != n - 2 || p[2] != TLSEXT_NAMETYPE_host_name)
+		return -1;
+	l = (p[3] << 8) | p[4];
+	if (l == 0 || l > n - 5 || l >= len)
+		return -1;
+	for (size_t i = 0; i < l; i++) {
+		unsigned char c = p[5 + i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '.' || c == '_'))
+			return -1;
+		out[i] = c;
+	}
+	out[l] = '\0';
+	return 1;
+}
+
+/*
+ * Runs before OpenSSL looks at the other extensions, so the site's
+ * certificate, CA list, verify mode, depth, trust store and session id
+ * context all apply to this handshake, including to a resumption attempt.
+ */
+static int hello_cb(SSL *ssl, int *al, void *arg)
+{
+	struct tls *t = arg;
+	const struct config_site *s;
+	struct tls_site *ts;
+	char sni[256];
+	int r = hello_sni(ssl, sni, sizeof(sni));
+
+	if (SSL_get_ex_data(ssl, tls_site_idx))
+		return SSL_CLIENT_HELLO_SUCCESS;	/* a HelloRetryRequest's second hello */
+	if (r > 0)
+		SSL_set_ex_data(ssl, tls_sni_idx, OPENSSL_strdup(sni));
+	s = r < 0 ? NULL : config_site_match(t->cfg, r ? sni : NULL);
+	if (!s) {
+		SSL_set_ex_data(ssl, tls_nosni_idx, (void *)1);
+		*al = SSL_AD_UNRECOGNIZED_NAME;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	ts = &t->sites[s->id - 1];
+	if (SSL_set_SSL_CTX(ssl, ts->ctx) != ts->ctx) {
+		*al = SSL_AD_INTERNAL_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	if (s->verify == CONFIG_VERIFY_OFF) {
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+	} else {
+		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+
+		SSL_set_verify(ssl, SSL_VERIFY_PEER, policy_verify_cb);
+		SSL_set_verify_depth(ssl, s->verify_depth);
+		SSL_set1_verify_cert_store(ssl, SSL_CTX_get_cert_store(ts->ctx));
+		SSL_set_purpose(ssl, X509_PURPOSE_SSL_CLIENT);
+		if (s->crl.path)
+			X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_CRL_CHECK |
+						    X509_V_FLAG_CRL_CHECK_ALL);
+		if (ts->ca_names)
+			SSL_set_client_CA_list(ssl, SSL_dup_CA_list(ts->ca_names));
+	}
+	SSL_set_ex_data(ssl, tls_site_idx, (void *)s);
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+struct tls *tls_build(const struct config *cfg, char *err, size_t errlen)
+{
+	struct tls_err e = { .file = cfg->file, .buf = err, .len = errlen };
+	struct tls *t = calloc(1, sizeof(*t));
+
+	if (err && errlen)
+		err[0] = '\0';
+	ERR_clear_error();
+	if (!t)
+		return NULL;
+	t->cfg = cfg;
+	t->sites = calloc(cfg->n_sites, sizeof(*t->sites));
+	t->front = SSL_CTX_new(TLS_server_method());
+	if (!t->sites || !t->front || server_common(t->front) < 0) {
+		bad(&e, 1, "cannot create a TLS context");
+		goto err;
+	}
+	SSL_CTX_set_client_hello_cb(t->front, hello_cb, t);
+	/* Every site is built, so -t reports every broken file at once. */
+	for (size_t i = 0; i < cfg->n_sites; i++)
+		build_site(t, &cfg->sites[i], &e);
+	if (e.n)
+		goto err;
+	return t;
+err:
+	tls_free(t);
+	return NULL;
+}
+
+void tls_free(struct tls *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; t->sites && i < t->cfg->n_sites; i++) {
+		SSL_CTX_free(t->sites[i].ctx);
+		SSL_CTX_free(t->sites[i].up);
+		sk_X509_NAME_pop_free(t->sites[i].ca_names, X509_NAME_free);
+	}
+	free(t->sites);
+	SSL_CTX_free(t->front);
+	free(t);
+}
+
+SSL *tls_accept_new(struct tls *t, int fd)
+{
+	SSL *ssl = SSL_new(t->front);
+
+	if (!ssl)
+		return NULL;
+	if (SSL_set_fd(ssl, fd) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set_accept_state(ssl);
+	return ssl;
+}
+
+const struct config_site *tls_site(SSL *ssl)
+{
+	return SSL_get_ex_data(ssl, tls_site_idx);
+}
+
+int tls_unknown_sni(SSL *ssl)
+{
+	return SSL_get_ex_data(ssl, tls_nosni_idx) != NULL;
+}
+
+const char *tls_sni(SSL *ssl)
+{
+	const char *s = SSL_get_ex_data(ssl, tls_sni_idx);
+
+	return s ? s : SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+X509_STORE *tls_site_store(struct tls *t, uint32_t site_id)
+{
+	if (site_id < 1 || site_id > t->cfg->n_sites || !t->sites[site_id - 1].ctx)
+		return NULL;
+	return SSL_CTX_get_cert_store(t->sites[site_id - 1].ctx);
+}
+
+SSL *tls_upstream_new(struct tls *t, uint32_t site_id, int fd)
+{
+	const struct config_site *s = config_site_by_id(t->cfg, site_id);
+	unsigned char ip[16];
+	int is_ip;
+	SSL *ssl;
+
+	if (!s || !t->sites[site_id - 1].up)
+		return NULL;
+	ssl = SSL_new(t->sites[site_id - 1].up);
+	if (!ssl || SSL_set_fd(ssl, fd) != 1)
+		goto err;
+	is_ip = inet_pton(AF_INET, s->upstream.host, ip) == 1 ||
+		inet_pton(AF_INET6, s->upstream.host, ip) == 1;
+	if (!is_ip && SSL_set_tlsext_host_name(ssl, s->upstream.host) != 1)
+		goto err;
+	if (s->upstream_ca.path) {
+		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+
+		if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, s->upstream.host) != 1
+			  : SSL_set1_host(ssl, s->upstream.host) != 1)
+			goto err;
+	}
+	SSL_set_connect_state(ssl);
+	return ssl;
+err:
+	SSL_free(ssl);
+	return NULL;
+}
