@@ -129,7 +129,7 @@ one_flood() {
 
 part_flood() {
 	local rounds=3 r d fl snd
-	declare -A count=([xdpflood]=5000000 [trafgen]=500000 [hping3]=50000)
+	declare -A count=([xdpflood]=3000000 [trafgen]=300000 [hping3]=30000)
 	[ "$SMOKE" = 1 ] && rounds=1 count=([xdpflood]=3000 [trafgen]=300 [hping3]=300)
 	need hping3 trafgen xdp-filter iptables nginx nstat ethtool unshare openssl jq tc
 	lab_up
