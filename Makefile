@@ -33,7 +33,7 @@ BINS      := $(patsubst user/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test test-unit test-system bench bench-handshake clean install demo demo-down uninstall
+.PHONY: all deps test test-unit test-system bench clean install demo demo-down uninstall
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(BPF_OBJS) $(UNIT_BINS)
@@ -89,12 +89,8 @@ bench: all
 	@scripts/deps.sh --bench
 	@tests/bench/run --build $(BUILD) $(BENCH)
 
-# CPU per TLS handshake: aopgated against nginx (ssl_verify_client on).
-bench-handshake: $(BINS)
-	AOPGATE_BUILD=$(abspath $(BUILD)) tests/bench/handshake.sh
-
-$(BUILD)/tests/xdp_cost: tests/bench/xdp_cost.c tests/unit/frame.h tests/unit/gatelab.h $(SKELS) | deps $(BUILD)/.dir
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(PKG_CFLAGS) $< $(PKG_LIBS) -o $@
+$(BUILD)/tests/xdp_cost: tests/bench/xdp_cost.c $(wildcard tests/unit/*.h) $(BUILD)/libaopgate.a $(SKELS) | deps $(BUILD)/.dir
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(PKG_CFLAGS) $< $(BUILD)/libaopgate.a $(PKG_LIBS) -o $@
 
 $(BUILD)/tests/tlsload $(BUILD)/tests/upstream: $(BUILD)/tests/%: tests/bench/%.c | deps $(BUILD)/.dir
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $< $(PKG_LIBS) -lpthread -lm -o $@

@@ -195,7 +195,7 @@ static int server_common(SSL_CTX *ctx)
 	/*
 	 * One TLS 1.3 ticket, not OpenSSL's two: each carries the client's
 	 * certificate, and the second one measured as a third of the CPU of
-	 * a verified handshake (tests/bench/handshake.sh).
+	 * a verified handshake (make bench BENCH=handshake).
 	 */
 	SSL_CTX_set_num_tickets(ctx, 1);
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1)

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include "aopgate.h"
+#include "gatemap.h"
 #include "gate.skel.h"
 
 #define LAB_TC_PASS	(-1)	/* TC_ACT_UNSPEC */
@@ -38,35 +39,10 @@ struct lab_stats {
 	__u64 bytes[CNT_MAX];
 };
 
-/* lab_cnt_name(id): the counter's short name, as `aopgate stats` prints it. */
+/* lab_cnt_name(id): the counter's name, as `aopgate status` prints it. */
 static inline const char *lab_cnt_name(__u32 id)
 {
-	static const char *const names[CNT_MAX] = {
-		[CNT_PASS_OTHER] = "pass-other",
-		[CNT_PASS_VERIFIED] = "pass-verified",
-		[CNT_PASS_PENDING] = "pass-pending",
-		[CNT_PASS_SYN] = "pass-syn",
-		[CNT_DROP_BACKEND] = "drop-backend",
-		[CNT_DROP_PENALTY] = "drop-penalty",
-		[CNT_DROP_NOT_ALLOWED] = "drop-not-allowed",
-		[CNT_DROP_BUDGET] = "drop-budget",
-		[CNT_DROP_RATELIMIT] = "drop-ratelimit",
-		[CNT_DROP_UNKNOWN] = "drop-unknown",
-		[CNT_DROP_FRAGMENT] = "drop-fragment",
-		[CNT_DROP_MALFORMED] = "drop-malformed",
-		[CNT_DROP_NON_TCP] = "drop-non-tcp",
-		[CNT_WOULD_DROP_BASE + 0] = "would-drop-backend",
-		[CNT_WOULD_DROP_BASE + 1] = "would-drop-penalty",
-		[CNT_WOULD_DROP_BASE + 2] = "would-drop-not-allowed",
-		[CNT_WOULD_DROP_BASE + 3] = "would-drop-budget",
-		[CNT_WOULD_DROP_BASE + 4] = "would-drop-ratelimit",
-		[CNT_WOULD_DROP_BASE + 5] = "would-drop-unknown",
-		[CNT_WOULD_DROP_BASE + 6] = "would-drop-fragment",
-		[CNT_WOULD_DROP_BASE + 7] = "would-drop-malformed",
-		[CNT_WOULD_DROP_BASE + 8] = "would-drop-non-tcp",
-	};
-
-	return id < CNT_MAX && names[id] ? names[id] : "?";
+	return gatemap_counter_name(id);
 }
 
 /* lab_cnt_passes(id): does a packet counted under id pass? */
