@@ -318,7 +318,29 @@ static __always_inline __u64 clock_ns(__u64 *now)
 	return *now;
 }
 
-/* The verdict for a GATE-port TCP packet: returns a counter id. */
+/* Budget check of a pending flow: pass-pending, or drop-budget. */
+static __always_inline __u32 pending_budget(struct pending_flow *pf,
+					    const struct gate_cfg *cfg, __u64 now)
+{
+	__u32 n = pf->packets;
+
+	/* Saturates, so a long flood cannot wrap it back into budget. */
+	if (n <= cfg->pending_max_packets)
+		pf->packets = ++n;
+	if (now - pf->first_seen_ns <= cfg->pending_max_age_ns &&
+	    n <= cfg->pending_max_packets)
+		return CNT_PASS_PENDING;
+	return CNT_DROP_BUDGET;
+}
+
+/*
+ * The verdict for a GATE-port TCP packet: returns a counter id. Lookups
+ * keyed by source (penalty, syn_rl) stay in cache under a flood; lookups
+ * keyed by the whole tuple (verified, pending) miss it when every packet
+ * is a new tuple. So a bare SYN, which opens a new connection and is never
+ * part of a verified one, is judged by its source before any tuple lookup,
+ * and a SYN flood over the rate limit costs no tuple lookup at all.
+ */
 static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 				      __u32 len)
 {
@@ -329,9 +351,9 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 	int syn = (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) ==
 		  TCP_SYN;
 
-	vf = bpf_map_lookup_elem(&verified, &p->key);
-	if (vf) {
-		if (!vf->expires_ns || vf->expires_ns > clock_ns(&now)) {
+	if (!syn) {
+		vf = bpf_map_lookup_elem(&verified, &p->key);
+		if (vf && (!vf->expires_ns || vf->expires_ns > clock_ns(&now))) {
 			/*
 			 * Plain adds: RSS keeps a flow on one CPU, and a lost
 			 * update costs one packet of accounting, while a locked
@@ -354,27 +376,19 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 			return CNT_DROP_NOT_ALLOWED;
 	}
 
-	pf = bpf_map_lookup_elem(&pending, &p->key);
-	if (pf) {
-		__u32 n = pf->packets;
-		int too_old = clock_ns(&now) - pf->first_seen_ns >
-			      cfg->pending_max_age_ns;
-
-		/* Saturates, so a long flood cannot wrap it back into budget. */
-		if (n <= cfg->pending_max_packets)
-			pf->packets = ++n;
-
-		if (!too_old && n <= cfg->pending_max_packets)
-			return CNT_PASS_PENDING;
-		/* A SYN on an aged-out tuple is a new connection (port reuse). */
-		if (!(too_old && syn))
-			return CNT_DROP_BUDGET;
+	if (!syn) {
+		pf = bpf_map_lookup_elem(&pending, &p->key);
+		return pf ? pending_budget(pf, cfg, clock_ns(&now))
+			  : CNT_DROP_UNKNOWN;
 	}
 
-	if (!syn)
-		return CNT_DROP_UNKNOWN;
 	if (!syn_token(&p->key, cfg, clock_ns(&now)))
 		return CNT_DROP_RATELIMIT;
+	pf = bpf_map_lookup_elem(&pending, &p->key);
+	/* A retransmitted SYN spends the flow's budget; one on an aged-out
+	 * tuple is a new connection (port reuse) and starts afresh. */
+	if (pf && now - pf->first_seen_ns <= cfg->pending_max_age_ns)
+		return pending_budget(pf, cfg, now);
 	{
 		struct pending_flow np = { .first_seen_ns = now, .packets = 1 };
 

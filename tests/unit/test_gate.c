@@ -346,6 +346,16 @@ static void expiry(const struct variant *v)
 	must(lab_verify(&lab, &k, 0), "seeding verified");
 	point(check(v->ep, &s, CNT_PASS_VERIFIED),
 	      "%s: a verified flow with expires_ns 0 stays open (pass-verified)", v->name);
+
+	/* A bare SYN opens a new connection: it is admitted like any other. */
+	fresh_default();
+	s = tcp(v, 40001, GATE_PORT, FR_SYN);
+	k = fr_key(&s);
+	must(lab_verify(&lab, &k, 0), "seeding verified");
+	good = check(v->ep, &s, CNT_PASS_SYN);
+	point(good && pending_is(&k, lab_now() - SEC_NS, lab_now(), 1),
+	      "%s: a bare SYN on a verified tuple is a new connection: pending again (pass-syn)",
+	      v->name);
 }
 
 /* The source allowlist. */
