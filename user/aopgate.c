@@ -2,6 +2,7 @@
 /* aopgate: the gate's loader and admin CLI. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "attach.h"
 #include "cli.h"
+#include "confval.h"
 #include "gatemap.h"
 #include "show.h"
 
@@ -84,7 +86,7 @@ static int verb_detach(struct cli *c, const char *ifname, bool purge)
 	return detach_run(ifname, c->pin_root, purge) ? 1 : 0;
 }
 
-static int verb_deny(struct cli *c, __u64 for_ns)
+static int verb_deny(struct cli *c, uint64_t for_ns)
 {
 	struct gatemap *gm;
 	struct src_key key;
@@ -287,6 +289,7 @@ static int verb_set(struct cli *c, const char *key, const char *val)
 	struct gate_cfg cfg;
 	struct allow_key ak;
 	__u64 v = 0;
+	uint64_t ns = 0;
 	bool on = false;
 	int ret = 1;
 	__u32 flag = 0;
@@ -320,11 +323,11 @@ static int verb_set(struct cli *c, const char *key, const char *val)
 		}
 		cfg.pending_max_packets = v;
 	} else if (!strcmp(key, "pending_age")) {
-		if (cli_duration_parse(val, &v) || !v) {
+		if (confval_duration_parse(val, &ns) || !ns) {
 			cli_err("pending_age must be a duration like 500ms, 15s or 1m: %s", val);
 			goto out;
 		}
-		cfg.pending_max_age_ns = v;
+		cfg.pending_max_age_ns = ns;
 	} else if (!strcmp(key, "allowlist") || !strcmp(key, "frag_pass")) {
 		if (parse_onoff(val, &on)) {
 			cli_err("%s is on or off, not '%s'", key, val);
@@ -396,7 +399,7 @@ int main(int argc, char **argv)
 	struct attach_opts ao = { .gate_mode = -1 };
 	struct cli c = { .pin_root = AOPGATE_PIN_ROOT };
 	const char *verb, *ifname = NULL;
-	__u64 for_ns = FOREVER;
+	uint64_t for_ns = FOREVER;
 	bool purge = false;
 	int opt;
 
@@ -453,7 +456,7 @@ int main(int argc, char **argv)
 			purge = true;
 			break;
 		case OPT_FOR:
-			if (cli_duration_parse(optarg, &for_ns) || !for_ns) {
+			if (confval_duration_parse(optarg, &for_ns) || !for_ns) {
 				cli_err("--for must be a duration like 30s, 10m or 1h: %s", optarg);
 				return 2;
 			}

@@ -33,6 +33,7 @@ int cli_u64_parse(const char *s, __u64 min, __u64 max, __u64 *out)
 	return 0;
 }
 
+/* Largest first, for cli_duration_str. */
 static const struct {
 	const char *suffix;
 	__u64 ns;
@@ -41,33 +42,7 @@ static const struct {
 	{ "h", 3600ull * 1000000000ull },
 	{ "m", 60ull * 1000000000ull },
 	{ "s", 1000000000ull },
-	{ "ms", 1000000ull },
 };
-
-int cli_duration_parse(const char *s, __u64 *ns)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	if (!*end) {
-		end = "s";
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].suffix))
-			continue;
-		if (v > ~0ull / units[i].ns)
-			return -1;
-		*ns = v * units[i].ns;
-		return 0;
-	}
-	return -1;
-}
 
 const char *cli_duration_str(__u64 ns, char *buf, size_t len)
 {
@@ -78,7 +53,7 @@ const char *cli_duration_str(__u64 ns, char *buf, size_t len)
 		snprintf(buf, len, "%llums", (unsigned long long)(ns / 1000000));
 		return buf;
 	}
-	for (size_t i = 0; i < 4 && off < len; i++) {
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && off < len; i++) {
 		__u64 n = ns / units[i].ns;
 
 		if (!n)

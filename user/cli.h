@@ -10,12 +10,6 @@
 /* cli_err(fmt, ...): prints "aopgate: <message>" on stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/*
- * cli_duration_parse(s, ns): "250ms", "10s", "5m", "1h", "2d" or plain
- * seconds into nanoseconds. Returns 0, or -1 if s is not a duration.
- */
-int cli_duration_parse(const char *s, __u64 *ns);
-
 /* cli_duration_str(ns, buf, len): "1h2m3s"-style, largest units first. */
 const char *cli_duration_str(__u64 ns, char *buf, size_t len);
 
