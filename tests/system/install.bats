@@ -87,3 +87,13 @@ install_tree() {
 	done
 	[ "$n" -gt 20 ]
 }
+
+@test "the systemd units pass systemd-analyze verify" {
+	make -s -C "$TOP" BUILD="$AOPGATE_BUILD" install PREFIX="$DEST/usr" \
+		SYSCONFDIR="$DEST/etc" >/dev/null
+	units=$DEST/usr/lib/systemd/system
+	cp "$units/aopgate@.service" "$units/aopgate@lo.service"
+	run systemd-analyze verify --man=no "$units/aopgated.service" "$units/aopgate@lo.service"
+	assert_success
+	assert_output ""
+}
