@@ -13,19 +13,24 @@ build=$1; shift
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 passed=0 failed=0 skipped=0
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
 
 # count SUITE CMD...: runs one TAP producer and adds up its points.
 count() {
 	local suite=$1 out rc p f s
 	shift
 	echo "== $suite"
-	out=$("$@" 2>&1 | tee /dev/stderr)
+	# Through a file, not /dev/stderr: reopening that truncates a log
+	# file that stdout and stderr were both redirected to.
+	"$@" 2>&1 | tee "$tmp"
 	rc=${PIPESTATUS[0]}
+	out=$(cat "$tmp")
 	s=$(grep -cE '^ok .*# (skip|SKIP)' <<<"$out")
 	p=$(( $(grep -cE '^ok ' <<<"$out") - s ))
 	f=$(grep -cE '^not ok ' <<<"$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "not ok - $suite exited with status $rc without reporting a failure" >&2
+		echo "not ok - $suite exited with status $rc without reporting a failure"
 		f=1
 	fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
