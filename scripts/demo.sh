@@ -171,16 +171,21 @@ up() {
 	fi
 
 	say "a long-running edge request: its verified flow, as bpftool map dump shows it"
-	(sleep 3 | in_ns edge timeout 6 openssl s_client -quiet -connect $ORIGIN:443 \
+	(sleep 8 | in_ns edge timeout 12 openssl s_client -quiet -connect $ORIGIN:443 \
 		-servername origin.test -cert "$STATE/pki/edge2.pem" -key "$STATE/pki/edge2.key" \
 		-CAfile "$STATE/pki/edge.pem" >/dev/null 2>&1) &
 	local held=$!
-	for _ in $(seq 30); do
-		bpftool map dump pinned "$PIN/verified" | grep -q '"site_id"' && break
+	# Its handshake done, the flow is pinned (bounded: 8 s).
+	for _ in $(seq 80); do
+		grep -q 'event=verify result=ok .*subject="CN=edge-2"' "$STATE/agent.log" && break
 		sleep 0.1
 	done
-	bpftool map dump pinned "$PIN/verified" | sed 's/^/  /'
-	if bpftool map dump pinned "$PIN/verified" | grep -q '"site_id": 1'; then
+	# Captured first: with pipefail, grep -q closing the pipe early would
+	# fail bpftool with SIGPIPE.
+	local dump
+	dump=$(bpftool map dump pinned "$PIN/verified")
+	sed 's/^/  /' <<<"$dump"
+	if grep -q '"site_id": 1' <<<"$dump"; then
 		outcome edge_verified_flow pinned
 	else
 		outcome edge_verified_flow missing
