@@ -120,14 +120,13 @@ DATADIR   ?= $(PREFIX)/share
 MANDIR    ?= $(DATADIR)/man
 SYSCONFDIR ?= /etc
 UNITDIR   ?= $(LIBDIR)/systemd/system
-UNITS     := $(patsubst dist/systemd/%.in,$(BUILD)/%,$(wildcard dist/systemd/*.in))
-
-$(BUILD)/%.service: dist/systemd/%.service.in | $(BUILD)/.dir
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+UNIT_INS  := $(wildcard dist/systemd/*.in)
+UNITS     := $(notdir $(UNIT_INS:.in=))
 
 # Installs under $(DESTDIR)$(PREFIX); the example configuration goes to
 # $(SYSCONFDIR)/aopgate as *.example so an existing one is never replaced.
-install: $(BINS) $(BPF_OBJS) $(UNITS)
+# Units are written at install time, so they name this PREFIX's paths.
+install: $(BINS) $(BPF_OBJS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/aopgate \
 		$(DESTDIR)$(DATADIR)/aopgate $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
@@ -138,13 +137,16 @@ install: $(BINS) $(BPF_OBJS) $(UNITS)
 		$(DESTDIR)$(DATADIR)/aopgate/
 	install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
 	$(if $(wildcard man/*.5),install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/)
-	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	for u in $(UNIT_INS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
+			> $(DESTDIR)$(UNITDIR)/$$(basename $$u .in) || exit 1; \
+	done
 	$(if $(wildcard dist/aopgate.conf.example),install -m 0644 dist/aopgate.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BINS))) \
-		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
 		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example
