@@ -492,3 +492,27 @@ measure() {
 		--argjson ticks "$((s1 - s0))" \
 		'. + {origin_ns: $cpu, napi_ns: $napi, host_ticks: $ticks}' <<<"$out"
 }
+
+# trafgen_conf FLOOD: the packet trafgen repeats, a new source port each.
+trafgen_conf() {
+	local da sa flags=syn
+	[ "$1" = ack ] && flags="ack, aseq=drnd()"
+	da=$(ip -n "${BL}o" -br link show "$IF_S0" | awk '{ print $3 }')
+	sa=$(ip -n "${BL}s" -br link show "$IF_S1" | awk '{ print $3 }')
+	cat >"$BT/$1.trafgen" <<-EOC
+	{
+		eth(da=$da, sa=$sa),
+		ipv4(saddr=$STRANGER4, daddr=$ORIGIN_S4, ttl=64),
+		tcp(sp=dinc(1024, 65000), dp=443, $flags, seq=drnd(), win=64240),
+	}
+	EOC
+}
+
+# agent_lab_up: the lab, the PKI and the upstream every agent part uses.
+agent_lab_up() {
+	lab_up
+	PKI=$BT/pki
+	pki_make "$PKI" || die "cannot make the PKI"
+	WORKERS=2
+	upstream_up
+}

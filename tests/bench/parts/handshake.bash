@@ -36,11 +36,7 @@ part_handshake() {
 	[ "$SMOKE" = 1 ] && rounds=1 n=6
 	need_agent
 	need nginx haproxy openssl jq
-	lab_up
-	PKI=$BT/pki
-	pki_make "$PKI" || die "cannot make the PKI"
-	WORKERS=2
-	upstream_up
+	agent_lab_up
 	for t in ec rsa; do
 		for s in "${HS_SERVERS[@]}"; do
 			server_up "$s" "$t"

@@ -11,11 +11,7 @@ part_reject() {
 	[ "$SMOKE" = 1 ] && rounds=1 n_nginx=10 n_pen=200
 	need_agent
 	need nginx openssl jq
-	lab_up
-	PKI=$BT/pki
-	pki_make "$PKI" || die "cannot make the PKI"
-	WORKERS=2
-	upstream_up
+	agent_lab_up
 
 	# nginx answers every stranger with a full handshake and a 400.
 	server_up nginx ec http 443

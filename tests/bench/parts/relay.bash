@@ -13,11 +13,7 @@ part_relay() {
 	[ "$SMOKE" = 1 ] && rounds=1 secs=0.3
 	need_agent
 	need nginx haproxy openssl jq
-	lab_up
-	PKI=$BT/pki
-	pki_make "$PKI" || die "cannot make the PKI"
-	WORKERS=2
-	upstream_up
+	agent_lab_up
 	server_up aopgated ec
 	server_up nginx ec stream
 	server_up haproxy ec

@@ -13,13 +13,9 @@ part_siege() {
 	[ "$SMOKE" = 1 ] && secs=2 rounds=1
 	need_agent
 	need nginx trafgen openssl jq tc
-	lab_up
+	agent_lab_up
 	tc -n "${BL}s" qdisc replace dev "$IF_S1" root pfifo limit 10000
-	PKI=$BT/pki
-	pki_make "$PKI" || die "cannot make the PKI"
-	WORKERS=2
-	upstream_up
-	for o in syn ack; do siege_trafgen_conf $o; done
+	for o in syn ack; do trafgen_conf $o; done
 	srcs=$(for i in $(seq 10 29); do echo "10.66.2.$i"; done | paste -sd,)
 
 	for o in aopgated nginx; do
@@ -53,21 +49,6 @@ part_siege() {
 	jq -s '{runs: .}' "$BT/runs.jsonl" >"$BT/result.json"
 	siege_table >"$BT/table.md"
 	emit siege
-}
-
-# siege_trafgen_conf FLOOD: as part 2's, with the flooder's own address.
-siege_trafgen_conf() {
-	local da sa flags=syn
-	[ "$1" = ack ] && flags="ack, aseq=drnd()"
-	da=$(ip -n "${BL}o" -br link show "$IF_S0" | awk '{ print $3 }')
-	sa=$(ip -n "${BL}s" -br link show "$IF_S1" | awk '{ print $3 }')
-	cat >"$BT/$1.trafgen" <<-EOC
-	{
-		eth(da=$da, sa=$sa),
-		ipv4(saddr=$STRANGER4, daddr=$ORIGIN_S4, ttl=64),
-		tcp(sp=dinc(1024, 65000), dp=443, $flags, seq=drnd(), win=64240),
-	}
-	EOC
 }
 
 # siege_record ORIGIN PHASE: the legitimate client's figures, what the
