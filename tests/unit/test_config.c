@@ -40,7 +40,7 @@ static void fails_with(const char *text, int line, const char *what, const char 
 #define SITE_OK "[site a.example]\ncert = /c.pem\nkey = /k.pem\nclient_ca = /ca.pem\n" \
 		"upstream = 127.0.0.1:8080\n"
 
-static const char issue_example[] =
+static const char documented_example[] =
 	"[agent]\n"
 	"listen = 0.0.0.0:443, [::]:443\n"
 	"workers = auto                  ; one event loop per core\n"
@@ -68,13 +68,13 @@ static const char issue_example[] =
 	"upstream = 127.0.0.1:8080       ; or tls://host:port\n"
 	"proxy_protocol = v2             ; off | v1 | v2\n";
 
-static void test_issue_example(void)
+static void test_documented_example(void)
 {
-	struct config *c = load(issue_example);
+	struct config *c = load(documented_example);
 	const struct config_site *s;
 	__u8 a[16];
 
-	if (!ok(c != NULL, "the example of issue 3 loads")) {
+	if (!ok(c != NULL, "the documented example configuration loads")) {
 		diag("%s", err);
 		return;
 	}
@@ -311,7 +311,7 @@ int main(void)
 	if (fd < 0)
 		return 1;
 	close(fd);
-	test_issue_example();
+	test_documented_example();
 	test_defaults();
 	test_errors();
 	test_sites();
