@@ -152,6 +152,16 @@ fetch() {
 		"${cert[@]}" --resolve "$host:443:$addr" "$@" "https://$host/"
 }
 
+# hold NAME SECONDS [ADDR]: an mTLS connection with client certificate
+# NAME, held open for SECONDS by s_client waiting on its stdin; its pid
+# goes to $held.
+hold() {
+	(sleep "$2" | in_client timeout $(($2 + 2)) openssl s_client -connect "${3:-$ORIGIN4}:443" \
+		-servername origin.test -cert "$PKI/$1.pem" -key "$PKI/$1.key" \
+		-CAfile "$PKI/edge.pem" >"$LAB_DIR/sclient.log" 2>&1) &
+	held=$!
+}
+
 # metric NAME_AND_LABELS: one sample from the agent's /metrics (0 if absent).
 metric() {
 	local v

@@ -37,11 +37,7 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 
 @test "a verified flow shows in 'aopgate flows' and bpftool while open, and is swept after close" {
 	agent_up
-	# A connection held open for 4 s by s_client waiting on its stdin.
-	(sleep 4 | in_client timeout 8 openssl s_client -connect $ORIGIN4:443 \
-		-servername origin.test -cert "$PKI/edge1.pem" -key "$PKI/edge1.key" \
-		-CAfile "$PKI/edge.pem" >"$LAB_DIR/sclient.log" 2>&1) &
-	held=$!
+	hold edge1 4
 	agent_log_wait "event=verify result=ok"
 	run gate flows
 	assert_output --partial "$CLIENT4"
@@ -222,10 +218,7 @@ strict_sni = yes"
 
 @test "reload: a CRL that revokes a connected client closes that connection" {
 	agent_up
-	(sleep 6 | in_client timeout 8 openssl s_client -connect $ORIGIN4:443 \
-		-servername origin.test -cert "$PKI/later.pem" -key "$PKI/later.key" \
-		-CAfile "$PKI/edge.pem" >"$LAB_DIR/sclient.log" 2>&1) &
-	held=$!
+	hold later 6
 	agent_log_wait "event=verify result=ok .*subject=\"CN=later\""
 	(cd "$PKI" && _ca_cmd edge -revoke later.pem && _ca_cmd edge -gencrl -out "$LAB_DIR/edge.crl")
 	kill -HUP "$AGENT_PID"
@@ -246,10 +239,7 @@ strict_sni = yes"
 @test "kill -9 and restart: penalties survive, stale verified flows go, new clients are admitted" {
 	# Long enough to outlast the restart on a loaded machine.
 	AGENT_PENALTY=20s agent_up
-	(sleep 6 | in_client timeout 8 openssl s_client -connect "[$ORIGIN6]:443" \
-		-servername origin.test -cert "$PKI/edge1.pem" -key "$PKI/edge1.key" \
-		-CAfile "$PKI/edge.pem" >"$LAB_DIR/sclient.log" 2>&1) &
-	held=$!
+	hold edge1 6 "[$ORIGIN6]"
 	agent_log_wait "event=verify result=ok"
 	refused - no_cert
 	kill -9 "$AGENT_PID"
@@ -284,10 +274,7 @@ strict_sni = yes"
 	agent_conf "user = nobody"
 	agent_up
 	agent_log_wait "event=start user=nobody"
-	(sleep 3 | in_client timeout 6 openssl s_client -connect $ORIGIN4:443 \
-		-servername origin.test -cert "$PKI/edge1.pem" -key "$PKI/edge1.key" \
-		-CAfile "$PKI/edge.pem" >"$LAB_DIR/sclient.log" 2>&1) &
-	held=$!
+	hold edge1 3
 	agent_log_wait "event=verify result=ok"
 	run gate flows
 	assert_output --partial "$CLIENT4"

@@ -55,6 +55,20 @@ static void truncation(const struct variant *v)
 }
 
 /* IPv6 extension headers in front of TCP. */
+/*
+ * A first fragment carries the TCP header and is judged like any packet:
+ * the SYN in s is admitted, then a stray ACK in the same shape is dropped.
+ */
+static void first_fragment(int ep, struct fspec *s, const char *name, const char *how)
+{
+	point(check(ep, s, CNT_PASS_SYN),
+	      "%s: a SYN in a first fragment (%s) is evaluated and admitted (pass-syn)", name, how);
+	s->flags = FR_ACK;
+	s->sport = 40001;
+	point(check(ep, s, CNT_DROP_UNKNOWN),
+	      "%s: a stray ACK in a first fragment is dropped (drop-unknown)", name);
+}
+
 static void ipv6_chains(int ep)
 {
 	struct variant v;
@@ -98,12 +112,7 @@ static void ipv6_chains(int ep)
 	s = tcp(&v, 40000, GATE_PORT, FR_SYN);
 	s.n_ext = 1;
 	s.ext[0] = (struct fr_ext){ .type = FR_EXT_FRAG, .frag_off = 0, .more = 1 };
-	point(check(ep, &s, CNT_PASS_SYN),
-	      "%s: a SYN in a first fragment (offset 0, M=1) is evaluated and admitted (pass-syn)", v.name);
-	s.flags = FR_ACK;
-	s.sport = 40001;
-	point(check(ep, &s, CNT_DROP_UNKNOWN),
-	      "%s: a stray ACK in a first fragment is dropped (drop-unknown)", v.name);
+	first_fragment(ep, &s, v.name, "offset 0, M=1");
 
 	fresh_default();
 	s = later_fragment(&v, FR_PROTO_TCP);
@@ -210,12 +219,7 @@ static void ipv4_headers(int ep)
 	s = tcp(&v, 40000, GATE_PORT, FR_SYN);
 	s.more_frags = 1;
 	s.payload_len = 200;
-	point(check(ep, &s, CNT_PASS_SYN),
-	      "%s: a SYN in a first fragment (MF, offset 0) is evaluated and admitted (pass-syn)", v.name);
-	s.flags = FR_ACK;
-	s.sport = 40001;
-	point(check(ep, &s, CNT_DROP_UNKNOWN),
-	      "%s: a stray ACK in a first fragment is dropped (drop-unknown)", v.name);
+	first_fragment(ep, &s, v.name, "MF, offset 0");
 
 	fresh_default();
 	s = later_fragment(&v, FR_PROTO_TCP);
