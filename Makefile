@@ -1,70 +1,126 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # aopgate: `make` builds everything, `make test` runs every test.
+#
+# Layout: user/agent/ is aopgated, user/cli/ is aopgate, user/lib/ is what
+# both use. Each program links its own static library (its objects plus
+# lib/'s), so neither carries the other's code. Packages: scripts/deps.sh.
 
 BUILD     ?= build
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 CC        ?= cc
+AR        ?= ar
 PREFIX    ?= /usr/local
-VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
-ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 PKGS      := libbpf libelf zlib openssl inih
-# Recursive (=): evaluated after the deps target has installed pkg-config files.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CLI_LIBS   := $(shell pkg-config --libs libbpf libelf zlib 2>/dev/null)
 
+# CFLAGS, CPPFLAGS and LDFLAGS are the user's; what the code needs to build
+# at all is added after them, so `make CFLAGS=-O0` cannot drop it.
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
-CPPFLAGS  += -Iinclude -Iuser -I$(BUILD)
+AOP_CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -MMD -MP
+AOP_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(BUILD)
+ALL_CFLAGS    = $(CPPFLAGS) $(AOP_CPPFLAGS) $(CFLAGS) $(AOP_CFLAGS) $(PKG_CFLAGS)
+
+# The BPF objects build against the kernel's uapi headers (linux-libc-dev),
+# not the build host's BTF, so the same source gives the same object.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
-	      -Wall -Werror -Iinclude -I$(BUILD)
+	      -Wall -Werror -MMD -MP -Iinclude \
+	      $(if $(MULTIARCH),-idirafter /usr/include/$(MULTIARCH))
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
-SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
-MAINS     := user/aopgate.c user/aopgated.c
-LIB_SRCS  := $(filter-out $(MAINS),$(wildcard user/*.c))
-LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
-BINS      := $(patsubst user/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
+objs = $(patsubst user/%.c,$(BUILD)/%.o,$(filter-out $(2),$(wildcard user/$(1)/*.c)))
+LIB_OBJS   := $(call objs,lib)
+AGENT_OBJS := $(call objs,agent,user/agent/aopgated.c)
+CLI_OBJS   := $(call objs,cli,user/cli/aopgate.c)
+AGENT_LIB  := $(BUILD)/libaopgate-agent.a
+CLI_LIB    := $(BUILD)/libaopgate-cli.a
+BINS       := $(BUILD)/aopgate $(BUILD)/aopgated
 
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
-UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# Unit tests of the agent's modules link the agent's library; the gate's
+# packet tests load the program through the skeleton and the CLI's library.
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+GATE_TESTS  := $(filter $(BUILD)/tests/test_gate%,$(UNIT_BINS))
+AGENT_TESTS := $(filter-out $(GATE_TESTS),$(UNIT_BINS))
+
+BENCH_BINS := $(BUILD)/tests/xdp_cost $(BUILD)/tests/tlsload $(BUILD)/tests/upstream \
+	      $(BUILD)/tests/xdpflood
 
 .PHONY: all deps test test-unit test-system bench clean install demo demo-down uninstall
 .DELETE_ON_ERROR:
 
-all: $(BINS) $(BPF_OBJS) $(UNIT_BINS)
+all: $(BINS) $(BPF_OBJS) $(UNIT_BINS) $(BENCH_BINS)
 
-# Installs missing build/test packages; a no-op when all are present.
+# Installs missing build and test packages (scripts/deps.sh); not a
+# prerequisite of building, so a build never runs apt-get.
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/.dir:
-	@mkdir -p $(BUILD)/user $(BUILD)/tests && touch $@
-
-$(BUILD)/vmlinux.h: | deps $(BUILD)/.dir
-	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
-
-$(BUILD)/%.bpf.o: bpf/%.bpf.c include/aopgate.h $(BUILD)/vmlinux.h | deps
+$(BUILD)/%.bpf.o: bpf/%.bpf.c
+	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) include/aopgate.h $(SKELS) | deps $(BUILD)/.dir
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+$(BUILD)/%.o: user/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/libaopgate.a: $(LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+# Only the loader and the packet tests include the skeleton.
+$(BUILD)/cli/attach.o: $(BUILD)/gate.skel.h
 
-$(BINS): $(BUILD)/%: user/%.c $(BUILD)/libaopgate.a | deps
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) $< $(BUILD)/libaopgate.a $(PKG_LIBS) -o $@
+$(AGENT_LIB): $(AGENT_OBJS) $(LIB_OBJS)
+$(CLI_LIB): $(CLI_OBJS) $(LIB_OBJS)
+$(AGENT_LIB) $(CLI_LIB):
+	rm -f $@ && $(AR) rcs $@ $^
 
-$(UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libaopgate.a $(SKELS) | deps $(BUILD)/.dir
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(PKG_CFLAGS) $< $(BUILD)/libaopgate.a $(PKG_LIBS) -o $@
+$(BUILD)/aopgated: $(BUILD)/agent/aopgated.o $(AGENT_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(BUILD)/aopgate: $(BUILD)/cli/aopgate.o $(CLI_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LIBS) -o $@
+
+$(BUILD)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iuser/agent -Itests/unit -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -I$(BUILD)/tests -c $< -o $@
+
+$(GATE_TESTS:%=%.o) $(BUILD)/tests/xdp_cost.o: $(BUILD)/gate.skel.h
+$(BUILD)/tests/xdp_cost.o: $(BUILD)/empty.skel.h
+$(BUILD)/tests/xdpflood.o: $(BUILD)/tests/xdpflood.skel.h
+
+$(AGENT_TESTS): %: %.o $(AGENT_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(GATE_TESTS) $(BUILD)/tests/xdp_cost: %: %.o $(CLI_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LIBS) -o $@
+
+$(BUILD)/tests/tlsload $(BUILD)/tests/upstream: %: %.o
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lpthread -lm -o $@
+
+$(BUILD)/tests/xdpflood: %: %.o
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LIBS) -o $@
+
+$(BUILD)/tests/xdpflood.bpf.o: tests/bench/xdpflood.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/xdpflood.skel.h: $(BUILD)/tests/xdpflood.bpf.o
+	$(BPFTOOL) gen skeleton $< name xdpflood_bpf > $@
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # Unit and packet-level tests, then system tests; one summary line at the end.
 test: all
@@ -79,30 +135,11 @@ test-system: all
 # Benchmarks (tests/bench/run): every part, or some with BENCH="xdp flood".
 # Parts: xdp flood reject handshake relay siege. Bench-only packages:
 # scripts/deps.sh --bench. `make test` runs a smoke version of each.
-BENCH      ?= xdp flood reject handshake relay siege
-BENCH_BINS := $(BUILD)/tests/xdp_cost $(BUILD)/tests/tlsload $(BUILD)/tests/upstream \
-	      $(BUILD)/tests/xdpflood
-
-all: $(BENCH_BINS)
+BENCH ?= xdp flood reject handshake relay siege
 
 bench: all
 	@scripts/deps.sh --bench
 	@tests/bench/run --build $(BUILD) $(BENCH)
-
-$(BUILD)/tests/xdp_cost: tests/bench/xdp_cost.c $(wildcard tests/unit/*.h) $(BUILD)/libaopgate.a $(SKELS) | deps $(BUILD)/.dir
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(PKG_CFLAGS) $< $(BUILD)/libaopgate.a $(PKG_LIBS) -o $@
-
-$(BUILD)/tests/tlsload $(BUILD)/tests/upstream: $(BUILD)/tests/%: tests/bench/%.c | deps $(BUILD)/.dir
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $< $(PKG_LIBS) -lpthread -lm -o $@
-
-$(BUILD)/tests/xdpflood.bpf.o: tests/bench/xdpflood.bpf.c $(BUILD)/vmlinux.h | deps $(BUILD)/.dir
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-
-$(BUILD)/tests/xdpflood.skel.h: $(BUILD)/tests/xdpflood.bpf.o
-	$(BPFTOOL) gen skeleton $< name xdpflood_bpf > $@
-
-$(BUILD)/tests/xdpflood: tests/bench/xdpflood.c $(BUILD)/tests/xdpflood.skel.h tests/unit/frame.h | deps
-	$(CC) $(CPPFLAGS) -I$(BUILD)/tests -Itests/unit $(CFLAGS) $(PKG_CFLAGS) $< $(PKG_LIBS) -o $@
 
 clean:
 	rm -rf $(BUILD)
@@ -125,14 +162,14 @@ UNITS     := $(notdir $(UNIT_INS:.in=))
 
 # Installs under $(DESTDIR)$(PREFIX); the example configuration goes to
 # $(SYSCONFDIR)/aopgate as *.example so an existing one is never replaced.
-# Units are written at install time, so they name this PREFIX's paths.
-install: $(BINS) $(BPF_OBJS)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/aopgate \
+# Units are written at install time, so they name this PREFIX's paths. The
+# BPF program is inside aopgate (its skeleton), so no object is installed.
+install: $(BINS)
+	install -d $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(DATADIR)/aopgate $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/aopgate
 	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
-	install -m 0644 $(BUILD)/gate.bpf.o $(DESTDIR)$(LIBDIR)/aopgate/
 	install -m 0644 data/cloudflare-origin-pull-ca.pem data/cloudflare-ips.txt \
 		$(DESTDIR)$(DATADIR)/aopgate/
 	install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
@@ -144,10 +181,14 @@ install: $(BINS) $(BPF_OBJS)
 	$(if $(wildcard dist/aopgate.conf.example),install -m 0644 dist/aopgate.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example)
 
+# Removes what install wrote, and the directories named for aopgate once
+# empty (an operator's aopgate.conf keeps $(SYSCONFDIR)/aopgate); shared
+# directories such as sbin/ and man8/ stay, as with any package.
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BINS))) \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
 		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example
-	rm -rf $(DESTDIR)$(LIBDIR)/aopgate $(DESTDIR)$(DATADIR)/aopgate
+	rm -rf $(DESTDIR)$(DATADIR)/aopgate
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/aopgate 2>/dev/null || true

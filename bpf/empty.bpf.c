@@ -3,7 +3,7 @@
  * The cheapest XDP program there is: the baseline that tests/bench/xdp_cost.c
  * measures the gate's per-packet cost against, on the same machine and run.
  */
-#include "vmlinux.h"
+#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 char LICENSE[] SEC("license") = "GPL";

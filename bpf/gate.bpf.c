@@ -4,15 +4,15 @@
  * XDP entry point and a tc (tcx/clsact ingress) entry point. The verdict
  * table it implements is in DESIGN.md; each row has its own counter.
  */
-#include "vmlinux.h"
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "aopgate.h"
-
-#define ETH_P_IP	0x0800
-#define ETH_P_IPV6	0x86DD
-#define ETH_P_8021Q	0x8100
-#define ETH_P_8021AD	0x88A8
 
 #define IP_MF		0x2000
 #define IP_OFFSET	0x1FFF
@@ -22,6 +22,14 @@
 #define NEXTHDR_FRAGMENT 44
 #define NEXTHDR_AUTH	51
 #define NEXTHDR_DEST	60
+
+/* The IPv6 fragment header (RFC 8200 4.5); uapi has no struct for it. */
+struct frag_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off;
+	__be32 identification;
+};
 
 /* Longest IPv6 extension chain walked; longer chains are unclassifiable. */
 #define MAX_EXT_HDRS	8

@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The ABI between the gate program and userspace: map keys and values,
- * counter ids, port roles, configuration flags and pin names. Both the BPF
- * object (with vmlinux.h) and userspace (with <linux/types.h>) compile
- * against this one header, so a layout exists exactly once.
+ * counter ids, port roles, configuration flags and pin names. The BPF
+ * object and userspace both compile against this one header and the
+ * kernel's uapi <linux/types.h>, so a layout exists exactly once.
  */
 #ifndef AOPGATE_H
 #define AOPGATE_H
 
-#ifndef __VMLINUX_H__
 #include <linux/types.h>
-#endif
 
 #define AOPGATE_PIN_ROOT "/sys/fs/bpf/aopgate"
 

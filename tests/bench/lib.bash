@@ -379,7 +379,7 @@ haproxy_conf() {
 }
 
 # agent_conf FILE KEYTYPE: aopgated's configuration (the directives of
-# user/config.c): one default site trusting the bench CA, relaying to the
+# user/agent/config.c): one default site trusting the bench CA, relaying to the
 # plain upstream on 127.0.0.1:8080; AGENT_EXTRA adds [agent] lines.
 agent_conf() {
 	cat >"$1" <<-EOC

@@ -7,7 +7,8 @@
  * a NIC's driver hands the origin a packet: the gate then drops it before
  * any skb exists, while netfilter and TCP get one built for them.
  */
-#include "vmlinux.h"
+#include <linux/bpf.h>
+#include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 

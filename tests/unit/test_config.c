@@ -9,6 +9,7 @@
 #include "config.h"
 #include "confdoc.h"
 #include "confval.h"
+#include "duration.h"
 #include "gatemap.h"
 
 static char path[] = "/tmp/aopgate-test-config-XXXXXX";
@@ -242,11 +243,11 @@ static void test_values(void)
 	uint64_t ns;
 	struct config_addr a;
 
-	ok(confval_duration_parse("250ms", &ns) == 0 && ns == 250000000ull, "250ms");
-	ok(confval_duration_parse("7", &ns) == 0 && ns == 7000000000ull, "bare seconds");
-	ok(confval_duration_parse("2d", &ns) == 0 && ns == 172800000000000ull, "days");
-	ok(confval_duration_parse("-1s", &ns) < 0 && confval_duration_parse("1x", &ns) < 0 &&
-	   confval_duration_parse("", &ns) < 0, "bad durations");
+	ok(duration_parse("250ms", &ns) == 0 && ns == 250000000ull, "250ms");
+	ok(duration_parse("7", &ns) == 0 && ns == 7000000000ull, "bare seconds");
+	ok(duration_parse("2d", &ns) == 0 && ns == 172800000000000ull, "days");
+	ok(duration_parse("-1s", &ns) < 0 && duration_parse("1x", &ns) < 0 &&
+	   duration_parse("", &ns) < 0, "bad durations");
 	ok(confval_addr_parse("[fd00::1]:9", 0, &a) == 0 && a.ss.ss_family == AF_INET6, "[v6]:port");
 	ok(confval_addr_parse("fd00::1", 443, &a) == 0 && a.ss.ss_family == AF_INET6,
 	   "bare v6 with a default port");

@@ -11,7 +11,7 @@
 
 #include "attach.h"
 #include "cli.h"
-#include "confval.h"
+#include "duration.h"
 #include "gatemap.h"
 #include "show.h"
 
@@ -323,7 +323,7 @@ static int verb_set(struct cli *c, const char *key, const char *val)
 		}
 		cfg.pending_max_packets = v;
 	} else if (!strcmp(key, "pending_age")) {
-		if (confval_duration_parse(val, &ns) || !ns) {
+		if (duration_parse(val, &ns) || !ns) {
 			cli_err("pending_age must be a duration like 500ms, 15s or 1m: %s", val);
 			goto out;
 		}
@@ -456,7 +456,7 @@ int main(int argc, char **argv)
 			purge = true;
 			break;
 		case OPT_FOR:
-			if (confval_duration_parse(optarg, &for_ns) || !for_ns) {
+			if (duration_parse(optarg, &for_ns) || !for_ns) {
 				cli_err("--for must be a duration like 30s, 10m or 1h: %s", optarg);
 				return 2;
 			}

@@ -8,6 +8,7 @@
 
 #include "attach.h"
 #include "cli.h"
+#include "duration.h"
 #include "gatemap.h"
 #include "show.h"
 
@@ -145,7 +146,7 @@ int show_status(const char *pin_root, bool json)
 	       cfg.flags & GATE_F_FRAG_PASS ? "pass" : "drop");
 	printf("pending    %u packets, %s   syn rate %llu/s burst %llu\n",
 	       cfg.pending_max_packets,
-	       cli_duration_str(cfg.pending_max_age_ns, d, sizeof(d)),
+	       duration_str(cfg.pending_max_age_ns, d, sizeof(d)),
 	       (unsigned long long)cfg.syn_rate, (unsigned long long)cfg.syn_burst);
 	printf("\n%-12s %10s %10s\n", "map", "entries", "max");
 	for (i = 0; i < (int)(sizeof(fill) / sizeof(fill[0])); i++)
@@ -217,13 +218,13 @@ static int show_verified(const void *key, const void *value, void *ctx)
 	if (!vf->expires_ns)
 		snprintf(exp, sizeof(exp), "open");
 	else if (vf->expires_ns > l->now)
-		cli_duration_str(vf->expires_ns - l->now, exp, sizeof(exp));
+		duration_str(vf->expires_ns - l->now, exp, sizeof(exp));
 	else
 		snprintf(exp, sizeof(exp), "expired");
 	printf("%-8s %-42s %-42s %5u %-16s %9s %10llu %12llu %s\n", "verified",
 	       endpoint(k->saddr, k->sport, s, sizeof(s)),
 	       endpoint(k->daddr, k->dport, d, sizeof(d)), vf->site_id, cert,
-	       cli_duration_str(l->now - vf->verified_ns, age, sizeof(age)),
+	       duration_str(l->now - vf->verified_ns, age, sizeof(age)),
 	       (unsigned long long)vf->packets, (unsigned long long)vf->bytes, exp);
 	return 0;
 }
@@ -244,7 +245,7 @@ static int show_pending(const void *key, const void *value, void *ctx)
 	printf("%-8s %-42s %-42s %5s %-16s %9s %10u %12s %s\n", "pending",
 	       endpoint(k->saddr, k->sport, s, sizeof(s)),
 	       endpoint(k->daddr, k->dport, d, sizeof(d)), "-", "-",
-	       cli_duration_str(l->now - pf->first_seen_ns, age, sizeof(age)),
+	       duration_str(l->now - pf->first_seen_ns, age, sizeof(age)),
 	       pf->packets, "-", "-");
 	return 0;
 }
@@ -286,7 +287,7 @@ static int show_penalty(const void *key, const void *value, void *ctx)
 	if (p->until_ns == FOREVER)
 		snprintf(left, sizeof(left), "forever");
 	else
-		cli_duration_str(p->until_ns - l->now, left, sizeof(left));
+		duration_str(p->until_ns - l->now, left, sizeof(left));
 	if (l->json) {
 		json_sep(l);
 		printf("{\"source\": \"%s\", \"strikes\": %u, \"remaining_ns\": %lld}",

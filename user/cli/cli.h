@@ -10,9 +10,6 @@
 /* cli_err(fmt, ...): prints "aopgate: <message>" on stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* cli_duration_str(ns, buf, len): "1h2m3s"-style, largest units first. */
-const char *cli_duration_str(__u64 ns, char *buf, size_t len);
-
 /* cli_u64_parse(s, min, max, out): a decimal in [min, max]. 0 or -1. */
 int cli_u64_parse(const char *s, __u64 min, __u64 max, __u64 *out);
 

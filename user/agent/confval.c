@@ -8,35 +8,9 @@
 #include <strings.h>
 
 #include "confval.h"
+#include "duration.h"
 #include "gatemap.h"
 #include "log.h"
-
-int confval_duration_parse(const char *s, uint64_t *ns)
-{
-	static const struct { const char *u; uint64_t ns; } units[] = {
-		{ "ms", 1000000ull }, { "s", 1000000000ull },
-		{ "m", 60000000000ull }, { "h", 3600000000000ull },
-		{ "d", 86400000000000ull }, { "", 1000000000ull },
-	};
-	unsigned long long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].u) == 0) {
-			if (v > UINT64_MAX / units[i].ns)
-				return -1;
-			*ns = v * units[i].ns;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 int confval_addr_parse(const char *s, int defport, struct config_addr *addr)
 {
@@ -202,7 +176,7 @@ int confval_bool(void *field, const char *v, int line, char *err, size_t errlen)
 int confval_duration(void *field, const char *v, int line, char *err, size_t errlen)
 {
 	(void)line;
-	if (confval_duration_parse(v, field) < 0) {
+	if (duration_parse(v, field) < 0) {
 		snprintf(err, errlen, "'%s' is not a duration (e.g. 10s, 250ms, 5m, 1h)", v);
 		return -1;
 	}

@@ -17,12 +17,6 @@ typedef int (*confval_fn)(void *field, const char *value, int line,
 			  char *err, size_t errlen);
 
 /*
- * confval_duration_parse(s, ns): "10s", "250ms", "5m", "1h", "2d" or bare
- * seconds into ns. Returns 0, or -1 if s is not a duration.
- */
-int confval_duration_parse(const char *s, uint64_t *ns);
-
-/*
  * confval_addr_parse(s, defport, addr): "IP:PORT", "[IPv6]:PORT" or a bare
  * IP with defport (0: the port is required). Returns 0 or -1.
  */
@@ -36,7 +30,7 @@ int confval_cert(void *field, const char *v, int line, char *err, size_t errlen)
 int confval_key(void *field, const char *v, int line, char *err, size_t errlen);
 /* bool: yes/no/on/off/true/false. */
 int confval_bool(void *field, const char *v, int line, char *err, size_t errlen);
-/* uint64_t ns: see confval_duration_parse. */
+/* uint64_t ns: see duration_parse. */
 int confval_duration(void *field, const char *v, int line, char *err, size_t errlen);
 /* uint32_t 1..10^7 (max_connections); int 1..16 (verify_depth). */
 int confval_max_conn(void *field, const char *v, int line, char *err, size_t errlen);

@@ -33,38 +33,6 @@ int cli_u64_parse(const char *s, __u64 min, __u64 max, __u64 *out)
 	return 0;
 }
 
-/* Largest first, for cli_duration_str. */
-static const struct {
-	const char *suffix;
-	__u64 ns;
-} units[] = {
-	{ "d", 86400ull * 1000000000ull },
-	{ "h", 3600ull * 1000000000ull },
-	{ "m", 60ull * 1000000000ull },
-	{ "s", 1000000000ull },
-};
-
-const char *cli_duration_str(__u64 ns, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	if (ns < 1000000000ull) {
-		snprintf(buf, len, "%llums", (unsigned long long)(ns / 1000000));
-		return buf;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && off < len; i++) {
-		__u64 n = ns / units[i].ns;
-
-		if (!n)
-			continue;
-		off += snprintf(buf + off, len - off, "%llu%s",
-				(unsigned long long)n, units[i].suffix);
-		ns -= n * units[i].ns;
-	}
-	return buf;
-}
-
 int cli_ports_parse(const char *s, __u16 *ports, int max)
 {
 	char *copy = strdup(s), *tok, *save = NULL;
