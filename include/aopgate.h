@@ -71,6 +71,9 @@ struct src_key {
 	__u8 addr[16];
 };
 
+/* until_ns of a penalty that never ends (an operator's `deny add`). */
+#define AOPGATE_FOREVER (~0ull)
+
 struct penalty {
 	__u64 until_ns;		/* source is dropped while now < until_ns */
 	__u32 strikes;
@@ -123,27 +126,38 @@ struct gate_cfg {
 };
 
 /*
- * Counters, one per verdict row. Every drop reason has a would-drop twin
- * at the same offset from CNT_WOULD_DROP_BASE, counted instead of the drop
- * in monitor mode.
+ * Counters, one per verdict row: the one list the enum, the names the CLI
+ * and the metrics print, and the would-drop twins all come from. Every
+ * drop reason has a would-drop twin at the same offset from
+ * CNT_WOULD_DROP_BASE, counted instead of the drop in monitor mode.
  */
+#define AOPGATE_PASS_COUNTERS(X)					\
+	X(PASS_OTHER, "pass-other")	/* no protected port involved */	\
+	X(PASS_VERIFIED, "pass-verified")					\
+	X(PASS_PENDING, "pass-pending")					\
+	X(PASS_SYN, "pass-syn")
+
+#define AOPGATE_DROP_COUNTERS(X)					\
+	X(DROP_BACKEND, "drop-backend")					\
+	X(DROP_PENALTY, "drop-penalty")					\
+	X(DROP_NOT_ALLOWED, "drop-not-allowed")				\
+	X(DROP_BUDGET, "drop-budget")					\
+	X(DROP_RATELIMIT, "drop-ratelimit")				\
+	X(DROP_UNKNOWN, "drop-unknown")					\
+	X(DROP_FRAGMENT, "drop-fragment")				\
+	X(DROP_MALFORMED, "drop-malformed")				\
+	X(DROP_NON_TCP, "drop-non-tcp")
+
+#define AOPGATE_CNT_ID(id, name) CNT_##id,
+#define AOPGATE_CNT_WOULD_ID(id, name) CNT_WOULD_##id,
+
 enum counter_id {
-	CNT_PASS_OTHER = 0,	/* no protected port involved */
-	CNT_PASS_VERIFIED,
-	CNT_PASS_PENDING,
-	CNT_PASS_SYN,
-	CNT_DROP_BASE,
-	CNT_DROP_BACKEND = CNT_DROP_BASE,
-	CNT_DROP_PENALTY,
-	CNT_DROP_NOT_ALLOWED,
-	CNT_DROP_BUDGET,
-	CNT_DROP_RATELIMIT,
-	CNT_DROP_UNKNOWN,
-	CNT_DROP_FRAGMENT,
-	CNT_DROP_MALFORMED,
-	CNT_DROP_NON_TCP,
-	CNT_WOULD_DROP_BASE,
-	CNT_MAX = CNT_WOULD_DROP_BASE + (CNT_WOULD_DROP_BASE - CNT_DROP_BASE),
+	AOPGATE_PASS_COUNTERS(AOPGATE_CNT_ID)
+	AOPGATE_DROP_COUNTERS(AOPGATE_CNT_ID)
+	AOPGATE_DROP_COUNTERS(AOPGATE_CNT_WOULD_ID)
+	CNT_MAX,
+	CNT_DROP_BASE = CNT_DROP_BACKEND,
+	CNT_WOULD_DROP_BASE = CNT_WOULD_DROP_BACKEND,
 };
 
 #define CNT_N_DROPS (CNT_WOULD_DROP_BASE - CNT_DROP_BASE)

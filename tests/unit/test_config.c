@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "tap.h"
 #include "config.h"
 #include "confdoc.h"
@@ -89,9 +90,9 @@ static void test_documented_example(void)
 	ok(c->agent.handshake_timeout_ns == 10000000000ull &&
 	   c->agent.penalty_max_ns == 3600000000000ull, "durations in ns");
 	ok(c->agent.max_connections == 100000, "max_connections");
-	gatemap_addr_parse("192.0.2.77", a);
+	addr_parse("192.0.2.77", a);
 	ok(config_exempt(c, a), "an address inside penalty_exempt is exempt");
-	gatemap_addr_parse("198.51.100.7", a);
+	addr_parse("198.51.100.7", a);
 	ok(!config_exempt(c, a), "an address outside penalty_exempt is not");
 	ok(c->n_sites == 1, "one site");
 	s = &c->sites[0];

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "config.h"
 #include "confdir.h"
 #include "confval.h"
@@ -526,7 +527,7 @@ const struct config_site *config_site_by_id(const struct config *cfg, uint32_t i
 bool config_exempt(const struct config *cfg, const __u8 addr[16])
 {
 	for (size_t i = 0; i < cfg->agent.n_exempt; i++)
-		if (gatemap_cidr_contains(&cfg->agent.exempt[i], addr))
+		if (addr_cidr_contains(&cfg->agent.exempt[i], addr))
 			return true;
 	return false;
 }

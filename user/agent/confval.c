@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "confval.h"
 #include "duration.h"
 #include "gatemap.h"
@@ -322,7 +323,7 @@ static int add_exempt(void *field, const char *item, char *err, size_t errlen)
 		return -1;
 	}
 	a->exempt = n;
-	if (gatemap_cidr_parse(item, &n[a->n_exempt]) < 0) {
+	if (addr_cidr_parse(item, &n[a->n_exempt]) < 0) {
 		snprintf(err, errlen, "'%s' is not an address or CIDR with zero host bits", item);
 		return -1;
 	}

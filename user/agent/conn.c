@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <openssl/err.h>
 
+#include "addr.h"
 #include "conn.h"
 #include "gatemap.h"
 #include "log.h"
@@ -27,31 +28,6 @@ long conn_active(void)
 }
 
 static void conn_close(struct conn *c, enum reason r, uint64_t now);
-
-static const char *addr_port(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned int port = 0;
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		port = ntohs(in->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)ss;
-
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-			inet_ntop(AF_INET, in6->sin6_addr.s6_addr + 12, ip, sizeof(ip));
-		else
-			inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(in6->sin6_port);
-		snprintf(buf, len, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
-		return buf;
-	}
-	snprintf(buf, len, "%s:%u", ip, port);
-	return buf;
-}
 
 /* Edge-triggered for the whole life: relay_pump does all it can per edge. */
 static int watch(struct conn *c, struct conn_handle *h)
@@ -80,10 +56,9 @@ struct conn *conn_new(int epfd, int fd, struct runtime *rt, uint64_t now)
 	if (getpeername(fd, (struct sockaddr *)&c->peer, &pl) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&c->local, &ll) < 0)
 		goto err;
-	addr_port(&c->peer, c->src, sizeof(c->src));
+	addr_sockaddr_str((struct sockaddr *)&c->peer, c->src, sizeof(c->src));
 	c->keyed = gatemap_flow_key(&c->key, (struct sockaddr *)&c->peer,
 				    (struct sockaddr *)&c->local) == 0;
-	memcpy(c->src_addr, c->key.saddr, sizeof(c->src_addr));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->ssl = tls_accept_new(rt->tls, fd);
 	if (!c->ssl)
@@ -454,11 +429,11 @@ static void penalize(struct conn *c, char *extra, size_t len)
 	const struct config_agent *a = &c->rt->cfg->agent;
 	struct penalty p;
 
-	if (config_exempt(c->rt->cfg, c->src_addr)) {
+	if (config_exempt(c->rt->cfg, c->key.saddr)) {
 		snprintf(extra, len, " penalty=exempt");
 		return;
 	}
-	if (pin_penalize(c->src_addr, a->penalty_ns, a->penalty_max_ns, &p) < 0)
+	if (pin_penalize(c->key.saddr, a->penalty_ns, a->penalty_max_ns, &p) < 0)
 		return;
 	metrics_penalty();
 	snprintf(extra, len, " penalty=%.0fs strikes=%u",

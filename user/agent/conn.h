@@ -49,7 +49,6 @@ struct conn {
 	SSL *ssl, *ussl;
 	struct sockaddr_storage peer, local;
 	char src[64];			/* "ip:port" for the log */
-	__u8 src_addr[16];
 	struct flow_key key;
 	bool keyed, pinned;
 	bool counted;			/* the handshake outcome is in the metrics */

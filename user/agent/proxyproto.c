@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
+#include "addr.h"
 #include "proxyproto.h"
 
 static const uint8_t pp2_sig[12] = {
@@ -13,56 +15,39 @@ static const uint8_t pp2_sig[12] = {
 
 /* An endpoint reduced to what the header carries. */
 struct pp_end {
-	int family;		/* AF_INET, AF_INET6 or 0 */
-	uint8_t addr[16];	/* 4 or 16 bytes used */
+	uint8_t addr[16];	/* the gate's form: IPv4 v4-mapped */
 	uint16_t port;		/* host order */
+	bool ip;		/* AF_INET or AF_INET6 */
 };
 
-/* v4-mapped IPv6 becomes IPv4: the upstream should see the client's form. */
 static void pp_end(struct pp_end *e, const struct sockaddr *sa)
 {
+	__be16 port = 0;
+
 	memset(e, 0, sizeof(*e));
-	if (!sa)
-		return;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-
-		e->family = AF_INET;
-		memcpy(e->addr, &in->sin_addr, 4);
-		e->port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-
-		e->port = ntohs(in6->sin6_port);
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			e->family = AF_INET;
-			memcpy(e->addr, in6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			e->family = AF_INET6;
-			memcpy(e->addr, &in6->sin6_addr, 16);
-		}
-	}
+	e->ip = sa && addr_from_sockaddr(sa, e->addr, &port) == 0;
+	e->port = ntohs(port);
 }
 
-/* Mixed families go out as IPv6, an IPv4 end in its mapped form. */
+/*
+ * The header's family: IPv4 when both ends are (a v4-mapped IPv6 end is
+ * the client's IPv4, and the upstream should see that form), IPv6 for
+ * mixed families (an IPv4 end in its mapped form), 0 if an end is not IP.
+ */
 static int pp_pair(struct pp_end *s, struct pp_end *d,
 		   const struct sockaddr *src, const struct sockaddr *dst)
 {
 	pp_end(s, src);
 	pp_end(d, dst);
-	if (!s->family || !d->family)
+	if (!s->ip || !d->ip)
 		return 0;
-	if (s->family == d->family)
-		return s->family;
-	for (struct pp_end *e = s; e; e = e == s ? d : NULL) {
-		if (e->family == AF_INET) {
-			memmove(e->addr + 12, e->addr, 4);
-			memset(e->addr, 0, 10);
-			e->addr[10] = e->addr[11] = 0xff;
-			e->family = AF_INET6;
-		}
-	}
-	return AF_INET6;
+	return addr_is_v4(s->addr) && addr_is_v4(d->addr) ? AF_INET : AF_INET6;
+}
+
+/* The address bytes of an end as the family puts them on the wire. */
+static const uint8_t *pp_bytes(const struct pp_end *e, int fam)
+{
+	return fam == AF_INET ? e->addr + 12 : e->addr;
 }
 
 int proxyproto_v1(char *buf, size_t cap, const struct sockaddr *src,
@@ -76,8 +61,8 @@ int proxyproto_v1(char *buf, size_t cap, const struct sockaddr *src,
 	if (!fam) {
 		n = snprintf(buf, cap, "PROXY UNKNOWN\r\n");
 	} else {
-		inet_ntop(fam, s.addr, sa, sizeof(sa));
-		inet_ntop(fam, d.addr, da, sizeof(da));
+		inet_ntop(fam, pp_bytes(&s, fam), sa, sizeof(sa));
+		inet_ntop(fam, pp_bytes(&d, fam), da, sizeof(da));
 		n = snprintf(buf, cap, "PROXY %s %s %s %u %u\r\n",
 			     fam == AF_INET ? "TCP4" : "TCP6", sa, da, s.port, d.port);
 	}
@@ -154,8 +139,8 @@ int proxyproto_v2(uint8_t *buf, size_t cap, const struct proxyproto_info *info)
 	if (fam) {
 		size_t alen = fam == AF_INET ? 4 : 16;
 
-		put(&b, s.addr, alen);
-		put(&b, d.addr, alen);
+		put(&b, pp_bytes(&s, fam), alen);
+		put(&b, pp_bytes(&d, fam), alen);
 		put16(&b, s.port);
 		put16(&b, d.port);
 	}

@@ -9,13 +9,13 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "addr.h"
 #include "attach.h"
 #include "cli.h"
 #include "duration.h"
 #include "gatemap.h"
 #include "show.h"
 
-#define FOREVER (~0ull)
 #define MAX_PORTS 64
 
 static const char usage[] =
@@ -99,7 +99,7 @@ static int verb_deny(struct cli *c, uint64_t for_ns)
 		cli_err("usage: aopgate deny add ADDR [--for DURATION] | del ADDR | list");
 		return 1;
 	}
-	if (gatemap_addr_parse(c->argv[1], key.addr)) {
+	if (addr_parse(c->argv[1], key.addr)) {
 		cli_err("not an IP address: %s", c->argv[1]);
 		return 1;
 	}
@@ -116,7 +116,7 @@ static int verb_deny(struct cli *c, uint64_t for_ns)
 	}
 	bpf_map_lookup_elem(fd, &key, &p);
 	p.strikes++;
-	p.until_ns = for_ns == FOREVER ? FOREVER : gatemap_now_ns() + for_ns;
+	p.until_ns = for_ns == AOPGATE_FOREVER ? AOPGATE_FOREVER : gatemap_now_ns() + for_ns;
 	if (bpf_map_update_elem(fd, &key, &p, BPF_ANY))
 		cli_err("cannot deny %s: %s", c->argv[1], strerror(errno));
 	else
@@ -171,7 +171,7 @@ static int allow_load(struct gatemap *gm, const char *file)
 			}
 			keys = tmp;
 		}
-		if (gatemap_cidr_parse(p, &keys[n])) {
+		if (addr_cidr_parse(p, &keys[n])) {
 			cli_err("%s:%zu: not a CIDR: %s", file, lineno, p);
 			goto out;
 		}
@@ -231,7 +231,7 @@ static int verb_allow(struct cli *c)
 		return 1;
 	}
 	if ((!strcmp(sub, "add") || !strcmp(sub, "del")) &&
-	    gatemap_cidr_parse(c->argv[1], &key)) {
+	    addr_cidr_parse(c->argv[1], &key)) {
 		cli_err("not a CIDR (address/length, host bits zero): %s", c->argv[1]);
 		return 1;
 	}
@@ -399,7 +399,7 @@ int main(int argc, char **argv)
 	struct attach_opts ao = { .gate_mode = -1 };
 	struct cli c = { .pin_root = AOPGATE_PIN_ROOT };
 	const char *verb, *ifname = NULL;
-	uint64_t for_ns = FOREVER;
+	uint64_t for_ns = AOPGATE_FOREVER;
 	bool purge = false;
 	int opt;
 

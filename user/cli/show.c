@@ -6,13 +6,13 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "addr.h"
 #include "attach.h"
 #include "cli.h"
 #include "duration.h"
 #include "gatemap.h"
 #include "show.h"
 
-#define FOREVER (~0ull)
 
 static struct gatemap *open_maps(const char *pin_root)
 {
@@ -161,17 +161,6 @@ int show_status(const char *pin_root, bool json)
 	return 0;
 }
 
-/* "[2001:db8::1]:443" or "192.0.2.1:443". */
-static const char *endpoint(const __u8 addr[16], __be16 port, char *buf,
-			    size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	gatemap_addr_str(addr, a, sizeof(a));
-	snprintf(buf, len, strchr(a, ':') ? "[%s]:%u" : "%s:%u", a, ntohs(port));
-	return buf;
-}
-
 /* State of one listing: output form, the clock, and the separator. */
 struct listing {
 	bool json, first;
@@ -191,8 +180,8 @@ static void flow_json(struct listing *l, const struct flow_key *k)
 
 	json_sep(l);
 	printf("{\"src\": \"%s\", \"dst\": \"%s\"",
-	       endpoint(k->saddr, k->sport, s, sizeof(s)),
-	       endpoint(k->daddr, k->dport, d, sizeof(d)));
+	       addr_port_str(k->saddr, ntohs(k->sport), s, sizeof(s)),
+	       addr_port_str(k->daddr, ntohs(k->dport), d, sizeof(d)));
 }
 
 static int show_verified(const void *key, const void *value, void *ctx)
@@ -222,8 +211,8 @@ static int show_verified(const void *key, const void *value, void *ctx)
 	else
 		snprintf(exp, sizeof(exp), "expired");
 	printf("%-8s %-42s %-42s %5u %-16s %9s %10llu %12llu %s\n", "verified",
-	       endpoint(k->saddr, k->sport, s, sizeof(s)),
-	       endpoint(k->daddr, k->dport, d, sizeof(d)), vf->site_id, cert,
+	       addr_port_str(k->saddr, ntohs(k->sport), s, sizeof(s)),
+	       addr_port_str(k->daddr, ntohs(k->dport), d, sizeof(d)), vf->site_id, cert,
 	       duration_str(l->now - vf->verified_ns, age, sizeof(age)),
 	       (unsigned long long)vf->packets, (unsigned long long)vf->bytes, exp);
 	return 0;
@@ -243,8 +232,8 @@ static int show_pending(const void *key, const void *value, void *ctx)
 		return 0;
 	}
 	printf("%-8s %-42s %-42s %5s %-16s %9s %10u %12s %s\n", "pending",
-	       endpoint(k->saddr, k->sport, s, sizeof(s)),
-	       endpoint(k->daddr, k->dport, d, sizeof(d)), "-", "-",
+	       addr_port_str(k->saddr, ntohs(k->sport), s, sizeof(s)),
+	       addr_port_str(k->daddr, ntohs(k->dport), d, sizeof(d)), "-", "-",
 	       duration_str(l->now - pf->first_seen_ns, age, sizeof(age)),
 	       pf->packets, "-", "-");
 	return 0;
@@ -283,8 +272,8 @@ static int show_penalty(const void *key, const void *value, void *ctx)
 
 	if (p->until_ns <= l->now)
 		return 0;
-	gatemap_addr_str(k->addr, a, sizeof(a));
-	if (p->until_ns == FOREVER)
+	addr_str(k->addr, a, sizeof(a));
+	if (p->until_ns == AOPGATE_FOREVER)
 		snprintf(left, sizeof(left), "forever");
 	else
 		duration_str(p->until_ns - l->now, left, sizeof(left));
@@ -292,7 +281,7 @@ static int show_penalty(const void *key, const void *value, void *ctx)
 		json_sep(l);
 		printf("{\"source\": \"%s\", \"strikes\": %u, \"remaining_ns\": %lld}",
 		       a, p->strikes,
-		       p->until_ns == FOREVER ? -1 : (long long)(p->until_ns - l->now));
+		       p->until_ns == AOPGATE_FOREVER ? -1 : (long long)(p->until_ns - l->now));
 	} else {
 		printf("%-40s %8u %s\n", a, p->strikes, left);
 	}
@@ -307,7 +296,7 @@ static int show_prefix(const void *key, const void *value, void *ctx)
 	__u32 len;
 
 	(void)value;
-	gatemap_addr_str(k->addr, a, sizeof(a));
+	addr_str(k->addr, a, sizeof(a));
 	len = strchr(a, ':') ? k->prefixlen : k->prefixlen - 96;
 	if (l->json) {
 		json_sep(l);

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "addr.h"
 #include "gatemap.h"
 
 struct gatemap {
@@ -28,20 +29,12 @@ static const char *const map_names[GM_N_MAPS] = {
 	[GM_STATS] = AOPGATE_MAP_STATS,
 };
 
+#define NAME(id, name) name,
+#define WOULD_NAME(id, name) "would-" name,
 static const char *const counter_names[CNT_MAX] = {
-	[CNT_PASS_OTHER] = "pass-other",
-	[CNT_PASS_VERIFIED] = "pass-verified",
-	[CNT_PASS_PENDING] = "pass-pending",
-	[CNT_PASS_SYN] = "pass-syn",
-	[CNT_DROP_BACKEND] = "drop-backend",
-	[CNT_DROP_PENALTY] = "drop-penalty",
-	[CNT_DROP_NOT_ALLOWED] = "drop-not-allowed",
-	[CNT_DROP_BUDGET] = "drop-budget",
-	[CNT_DROP_RATELIMIT] = "drop-ratelimit",
-	[CNT_DROP_UNKNOWN] = "drop-unknown",
-	[CNT_DROP_FRAGMENT] = "drop-fragment",
-	[CNT_DROP_MALFORMED] = "drop-malformed",
-	[CNT_DROP_NON_TCP] = "drop-non-tcp",
+	AOPGATE_PASS_COUNTERS(NAME)
+	AOPGATE_DROP_COUNTERS(NAME)
+	AOPGATE_DROP_COUNTERS(WOULD_NAME)
 };
 
 const char *gatemap_name(enum gatemap_id id)
@@ -51,18 +44,7 @@ const char *gatemap_name(enum gatemap_id id)
 
 const char *gatemap_counter_name(unsigned int id)
 {
-	/* "would-drop-X" for each "drop-X", built once from the drop names. */
-	static char would[CNT_N_DROPS][40];
-
-	if (id < CNT_WOULD_DROP_BASE)
-		return counter_names[id];
-	if (id >= CNT_MAX)
-		return "?";
-	id -= CNT_WOULD_DROP_BASE;
-	if (!would[id][0])
-		snprintf(would[id], sizeof(would[id]), "would-%s",
-			 counter_names[CNT_DROP_BASE + id]);
-	return would[id];
+	return id < CNT_MAX ? counter_names[id] : "?";
 }
 
 struct gatemap *gatemap_open(const char *pin_root, char *err, size_t errlen)
@@ -123,106 +105,13 @@ __u64 gatemap_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void map_v4(__u8 addr[16], const void *in4)
-{
-	memset(addr, 0, 10);
-	addr[10] = addr[11] = 0xff;
-	memcpy(addr + 12, in4, 4);
-}
-
-static bool is_v4_mapped(const __u8 addr[16])
-{
-	static const __u8 prefix[12] = { [10] = 0xff, [11] = 0xff };
-
-	return !memcmp(addr, prefix, sizeof(prefix));
-}
-
-int gatemap_addr_parse(const char *s, __u8 addr[16])
-{
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET, s, &a4) == 1) {
-		map_v4(addr, &a4);
-		return 0;
-	}
-	return inet_pton(AF_INET6, s, addr) == 1 ? 0 : -1;
-}
-
-int gatemap_cidr_parse(const char *s, struct allow_key *key)
-{
-	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
-	unsigned long len;
-	int v4, i;
-
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	if (gatemap_addr_parse(buf, key->addr))
-		return -1;
-	v4 = strchr(buf, ':') == NULL;
-	if (!slash) {
-		len = v4 ? 32 : 128;
-	} else {
-		errno = 0;
-		len = strtoul(slash + 1, &end, 10);
-		if (errno || end == slash + 1 || *end || len > (v4 ? 32u : 128u))
-			return -1;
-	}
-	key->prefixlen = v4 ? 96 + len : len;
-	/* Host bits must be zero, so "10.0.0.1/8" is caught as a typo. */
-	for (i = key->prefixlen; i < 128; i++)
-		if (key->addr[i / 8] & (0x80 >> (i % 8)))
-			return -1;
-	return 0;
-}
-
-bool gatemap_cidr_contains(const struct allow_key *key, const __u8 addr[16])
-{
-	__u32 i;
-
-	for (i = 0; i < key->prefixlen && i < 128; i++)
-		if ((key->addr[i / 8] ^ addr[i / 8]) & (0x80 >> (i % 8)))
-			return false;
-	return true;
-}
-
-const char *gatemap_addr_str(const __u8 addr[16], char *buf, size_t len)
-{
-	if (is_v4_mapped(addr))
-		return inet_ntop(AF_INET, addr + 12, buf, len);
-	return inet_ntop(AF_INET6, addr, buf, len);
-}
-
-/* Stores a socket address as a mapped address and port; -1 if not IP. */
-static int sockaddr_split(const struct sockaddr *sa, __u8 addr[16], __be16 *port)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-
-		map_v4(addr, &in->sin_addr);
-		*port = in->sin_port;
-		return 0;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-
-		memcpy(addr, &in6->sin6_addr, 16);
-		*port = in6->sin6_port;
-		return 0;
-	}
-	return -1;
-}
-
 int gatemap_flow_key(struct flow_key *key, const struct sockaddr *peer,
 		     const struct sockaddr *local)
 {
 	memset(key, 0, sizeof(*key));
 	key->proto = IPPROTO_TCP;
-	if (sockaddr_split(peer, key->saddr, &key->sport) ||
-	    sockaddr_split(local, key->daddr, &key->dport))
+	if (addr_from_sockaddr(peer, key->saddr, &key->sport) ||
+	    addr_from_sockaddr(local, key->daddr, &key->dport))
 		return -1;
 	return 0;
 }

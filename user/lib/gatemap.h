@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Access to the gate's pinned maps from userspace (the CLI and the agent):
- * opening them under a pin root, address and CIDR parsing into the 16-byte
- * mapped form of include/aopgate.h, and the operations both tools share.
+ * opening them under a pin root, and the operations both tools share.
  */
 #ifndef AOPGATE_GATEMAP_H
 #define AOPGATE_GATEMAP_H
@@ -52,25 +51,6 @@ int gatemap_each(const struct gatemap *gm, enum gatemap_id id,
 
 /* gatemap_now_ns(): CLOCK_MONOTONIC in ns, the gate's time base. */
 __u64 gatemap_now_ns(void);
-
-/*
- * gatemap_addr_parse(s, addr): parses an IPv4 or IPv6 address (IPv4 into
- * the v4-mapped form). Returns 0, or -1 if s is not an address.
- */
-int gatemap_addr_parse(const char *s, __u8 addr[16]);
-
-/*
- * gatemap_cidr_parse(s, key): parses ADDR or ADDR/LEN into an LPM key
- * (IPv4 prefix lengths are offset by 96); host bits must be zero. Returns
- * 0, or -1 if s is not a valid CIDR.
- */
-int gatemap_cidr_parse(const char *s, struct allow_key *key);
-
-/* gatemap_cidr_contains(key, addr): whether addr falls inside key's prefix. */
-bool gatemap_cidr_contains(const struct allow_key *key, const __u8 addr[16]);
-
-/* gatemap_addr_str(addr, buf, len): formats a mapped address (IPv4 plain). */
-const char *gatemap_addr_str(const __u8 addr[16], char *buf, size_t len);
 
 /*
  * gatemap_flow_key(key, peer, local): the gate's key for an accepted TCP
