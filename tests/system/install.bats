@@ -77,6 +77,16 @@ install_tree() {
 	done
 }
 
+@test "every runtime setting of aopgate --help is in aopgate(8)" {
+	man=$TOP/man/aopgate.8
+	n=0
+	for key in $("$AOPGATE_BUILD/aopgate" --help | awk '/^Settings:/{s=1; next} s && /^    [a-z_]+ /{print $1}'); do
+		grep -q "^\.B $key\b" "$man" || fail "setting $key is not in aopgate(8)"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 7 ]
+}
+
 @test "aopgate.conf(5) is the one aopgated -D man generates from the directive table" {
 	run diff -u "$TOP/man/aopgate.conf.5" <("$AOPGATE_BUILD/aopgated" -D man)
 	assert_success

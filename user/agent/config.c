@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "errbuf.h"
 #include "confdir.h"
 #include "confval.h"
 #include "gatemap.h"
@@ -29,9 +30,7 @@ struct config_parse {
 	struct config_site *site;	/* NULL in [agent] */
 	enum config_section section;
 	int in_section;		/* 0 before the first [section] */
-	char *err;
-	size_t errlen, erroff;
-	int nerr;
+	struct errbuf err;
 };
 
 static void cp_error(struct config_parse *cp, int line, const char *fmt, ...)
@@ -40,26 +39,10 @@ static void cp_error(struct config_parse *cp, int line, const char *fmt, ...)
 static void cp_error(struct config_parse *cp, int line, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	cp->nerr++;
-	if (!cp->err || cp->erroff + 1 >= cp->errlen)
-		return;
-	n = snprintf(cp->err + cp->erroff, cp->errlen - cp->erroff, "%s%s:%d: ",
-		     cp->erroff ? "\n" : "", cp->cfg->file, line);
-	if (n > 0)
-		cp->erroff += n;
-	if (cp->erroff >= cp->errlen) {
-		cp->erroff = cp->errlen - 1;
-		return;
-	}
 	va_start(ap, fmt);
-	n = vsnprintf(cp->err + cp->erroff, cp->errlen - cp->erroff, fmt, ap);
+	errbuf_vadd(&cp->err, cp->cfg->file, line, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		cp->erroff += n;
-	if (cp->erroff >= cp->errlen)
-		cp->erroff = cp->errlen - 1;
 }
 
 #define AG(f) SEC_AGENT, offsetof(struct config_agent, f)
@@ -403,11 +386,10 @@ static void validate(struct config_parse *cp)
 
 struct config *config_load(const char *path, char *err, size_t errlen)
 {
-	struct config_parse cp = { .err = err, .errlen = errlen };
+	struct config_parse cp = { 0 };
 	int rc;
 
-	if (err && errlen)
-		err[0] = '\0';
+	errbuf_init(&cp.err, err, errlen);
 	cp.cfg = calloc(1, sizeof(*cp.cfg));
 	if (!cp.cfg)
 		return NULL;
@@ -430,9 +412,9 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	for (size_t i = 0; i < cp.cfg->n_sites; i++)
 		apply_defaults(&cp, SEC_SITE, &cp.cfg->sites[i], cp.cfg->sites[i].seen,
 			       cp.cfg->sites[i].line);
-	if (cp.nerr == 0)
+	if (cp.err.n == 0)
 		validate(&cp);
-	if (cp.nerr)
+	if (cp.err.n)
 		goto err;
 	return cp.cfg;
 err:

@@ -12,6 +12,7 @@
 #include "duration.h"
 #include "gatemap.h"
 #include "log.h"
+#include "value.h"
 
 int confval_addr_parse(const char *s, int defport, struct config_addr *addr)
 {
@@ -160,14 +161,8 @@ int confval_key(void *field, const char *v, int line, char *err, size_t errlen)
 
 int confval_bool(void *field, const char *v, int line, char *err, size_t errlen)
 {
-	bool *b = field;
-
 	(void)line;
-	if (!strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcasecmp(v, "true")) {
-		*b = true;
-	} else if (!strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcasecmp(v, "false")) {
-		*b = false;
-	} else {
+	if (value_bool(v, field) < 0) {
 		snprintf(err, errlen, "'%s' is not yes or no", v);
 		return -1;
 	}
@@ -187,12 +182,9 @@ int confval_duration(void *field, const char *v, int line, char *err, size_t err
 static int parse_u32(uint32_t *out, const char *v, uint32_t min, uint32_t max,
 		     char *err, size_t errlen)
 {
-	unsigned long long n;
-	char *end;
+	uint64_t n;
 
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno || *end || end == v || *v == '-' || n < min || n > max) {
+	if (value_u64(v, min, max, &n) < 0) {
 		snprintf(err, errlen, "'%s' is not a number from %u to %u", v, min, max);
 		return -1;
 	}

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "errbuf.h"
 #include "log.h"
 #include "policy.h"
 #include "tls.h"
@@ -144,11 +145,10 @@ int tls_init(void)
 /* ---- building ---- */
 
 /* Collects "file:line: what" errors, like the configuration does. */
+/* Errors in the TLS material, as "file:line: what (OpenSSL's reason)". */
 struct tls_err {
 	const char *file;
-	char *buf;
-	size_t len, off;
-	int n;
+	struct errbuf eb;
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -156,27 +156,13 @@ bad(struct tls_err *e, int line, const char *fmt, ...)
 {
 	char ssl[256];
 	va_list ap;
-	int w;
 
-	e->n++;
-	if (!e->buf || e->off + 1 >= e->len)
-		return;
-	w = snprintf(e->buf + e->off, e->len - e->off, "%s%s:%d: ", e->off ? "\n" : "",
-		     e->file, line);
-	if (w > 0 && (size_t)w < e->len - e->off)
-		e->off += w;
 	va_start(ap, fmt);
-	w = vsnprintf(e->buf + e->off, e->len - e->off, fmt, ap);
+	errbuf_vadd(&e->eb, e->file, line, fmt, ap);
 	va_end(ap);
-	if (w > 0 && (size_t)w < e->len - e->off)
-		e->off += w;
 	log_ssl_errors(ssl, sizeof(ssl));
-	if (ssl[0]) {
-		w = snprintf(e->buf + e->off, e->len - e->off, " (%s)", ssl);
-		if (w > 0 && (size_t)w < e->len - e->off)
-			e->off += w;
-	}
-	e->off = strlen(e->buf);
+	if (ssl[0])
+		errbuf_cat(&e->eb, " (%s)", ssl);
 }
 
 /* The server settings every context shares, the front one included. */
@@ -441,11 +427,10 @@ static int hello_cb(SSL *ssl, int *al, void *arg)
 
 struct tls *tls_build(const struct config *cfg, char *err, size_t errlen)
 {
-	struct tls_err e = { .file = cfg->file, .buf = err, .len = errlen };
+	struct tls_err e = { .file = cfg->file };
 	struct tls *t = calloc(1, sizeof(*t));
 
-	if (err && errlen)
-		err[0] = '\0';
+	errbuf_init(&e.eb, err, errlen);
 	ERR_clear_error();
 	if (!t)
 		return NULL;
@@ -460,7 +445,7 @@ struct tls *tls_build(const struct config *cfg, char *err, size_t errlen)
 	/* Every site is built, so -t reports every broken file at once. */
 	for (size_t i = 0; i < cfg->n_sites; i++)
 		build_site(t, &cfg->sites[i], &e);
-	if (e.n)
+	if (e.eb.n)
 		goto err;
 	return t;
 err:

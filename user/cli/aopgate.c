@@ -14,7 +14,9 @@
 #include "cli.h"
 #include "duration.h"
 #include "gatemap.h"
+#include "settings.h"
 #include "show.h"
+#include "value.h"
 
 #define MAX_PORTS 64
 
@@ -31,11 +33,20 @@ static const char usage[] =
 	"  deny   add ADDR [--for DURATION] | del ADDR | list [--json]\n"
 	"  allow  add CIDR | del CIDR | list [--json] | load FILE | clear\n"
 	"  mode   monitor | enforce\n"
-	"  set    KEY VALUE                 syn_rate, syn_burst, pending_packets,\n"
-	"                                   pending_age, allowlist on|off,\n"
-	"                                   frag_pass on|off\n"
+	"  set    KEY VALUE                 a runtime setting (below)\n"
+	"\n"
+	"Settings:\n";
+
+static const char usage_end[] =
 	"\n"
 	"Every verb takes --pin-root DIR (default " AOPGATE_PIN_ROOT ").\n";
+
+static void print_usage(FILE *f)
+{
+	fputs(usage, f);
+	settings_usage(f);
+	fputs(usage_end, f);
+}
 
 struct cli {
 	const char *pin_root;
@@ -62,7 +73,7 @@ static int need_args(const struct cli *c, int n, const char *what)
 	if (c->argc == n)
 		return 0;
 	cli_err("%s", what);
-	return -1;
+	return 2;
 }
 
 static int verb_attach(struct cli *c, struct attach_opts *o)
@@ -271,28 +282,14 @@ static int verb_allow(struct cli *c)
 	return ret;
 }
 
-static int parse_onoff(const char *s, bool *on)
-{
-	if (!strcmp(s, "on") || !strcmp(s, "yes") || !strcmp(s, "1"))
-		*on = true;
-	else if (!strcmp(s, "off") || !strcmp(s, "no") || !strcmp(s, "0"))
-		*on = false;
-	else
-		return -1;
-	return 0;
-}
-
 /* `mode X` and `set KEY VALUE`: edit gate_cfg in place. */
 static int verb_set(struct cli *c, const char *key, const char *val)
 {
 	struct gatemap *gm;
 	struct gate_cfg cfg;
 	struct allow_key ak;
-	__u64 v = 0;
-	uint64_t ns = 0;
-	bool on = false;
+	char err[160];
 	int ret = 1;
-	__u32 flag = 0;
 
 	gm = maps(c);
 	if (!gm)
@@ -301,49 +298,16 @@ static int verb_set(struct cli *c, const char *key, const char *val)
 		cli_err("cannot read gate_cfg: %s", strerror(errno));
 		goto out;
 	}
-	if (!strcmp(key, "mode")) {
-		if (!strcmp(val, "monitor"))
-			cfg.mode = GATE_MONITOR;
-		else if (!strcmp(val, "enforce"))
-			cfg.mode = GATE_ENFORCE;
-		else {
-			cli_err("mode is monitor or enforce, not '%s'", val);
-			goto out;
-		}
-	} else if (!strcmp(key, "syn_rate") || !strcmp(key, "syn_burst")) {
-		if (cli_u64_parse(val, 1, 1000000000, &v)) {
-			cli_err("%s must be a number from 1 to 1000000000: %s", key, val);
-			goto out;
-		}
-		*(key[4] == 'r' ? &cfg.syn_rate : &cfg.syn_burst) = v;
-	} else if (!strcmp(key, "pending_packets")) {
-		if (cli_u64_parse(val, 1, 1000000, &v)) {
-			cli_err("pending_packets must be a number from 1 to 1000000: %s", val);
-			goto out;
-		}
-		cfg.pending_max_packets = v;
-	} else if (!strcmp(key, "pending_age")) {
-		if (duration_parse(val, &ns) || !ns) {
-			cli_err("pending_age must be a duration like 500ms, 15s or 1m: %s", val);
-			goto out;
-		}
-		cfg.pending_max_age_ns = ns;
-	} else if (!strcmp(key, "allowlist") || !strcmp(key, "frag_pass")) {
-		if (parse_onoff(val, &on)) {
-			cli_err("%s is on or off, not '%s'", key, val);
-			goto out;
-		}
-		flag = key[0] == 'a' ? GATE_F_ALLOWLIST : GATE_F_FRAG_PASS;
-		if (flag == GATE_F_ALLOWLIST && on &&
-		    bpf_map_get_next_key(gatemap_fd(gm, GM_ALLOW_SRC), NULL, &ak)) {
-			cli_err("the allowlist is empty and would drop every source; "
-				"'aopgate allow add' or 'allow load' first");
-			goto out;
-		}
-		cfg.flags = on ? cfg.flags | flag : cfg.flags & ~flag;
-	} else {
-		cli_err("unknown setting '%s' (syn_rate, syn_burst, pending_packets, "
-			"pending_age, allowlist, frag_pass)", key);
+	if (settings_set(&cfg, key, val, err, sizeof(err))) {
+		cli_err("%s", err);
+		ret = 2;
+		goto out;
+	}
+	/* An empty list enforced would drop every source, the CDN too. */
+	if ((cfg.flags & GATE_F_ALLOWLIST) &&
+	    bpf_map_get_next_key(gatemap_fd(gm, GM_ALLOW_SRC), NULL, &ak)) {
+		cli_err("the allowlist is empty and would drop every source; "
+			"'aopgate allow add' or 'allow load' first");
 		goto out;
 	}
 	if (gatemap_write_cfg(gm, &cfg))
@@ -383,9 +347,9 @@ static const struct option options[] = {
 
 static int size_opt(const char *name, const char *val, __u32 *out)
 {
-	__u64 v;
+	uint64_t v;
 
-	if (cli_u64_parse(val, 1, 1u << 28, &v)) {
+	if (value_u64(val, 1, 1u << 28, &v)) {
 		cli_err("--%s must be a number from 1 to %u: %s", name, 1u << 28, val);
 		return -1;
 	}
@@ -416,7 +380,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			print_usage(stdout);
 			return 0;
 		case OPT_PIN_ROOT:
 			c.pin_root = optarg;
@@ -482,17 +446,17 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		default:
-			fputs(usage, stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
 	if (optind >= argc) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	verb = argv[optind];
 	if (!strcmp(verb, "help")) {
-		fputs(usage, stdout);
+		print_usage(stdout);
 		return 0;
 	}
 	c.argc = argc - optind - 1;
@@ -519,12 +483,12 @@ int main(int argc, char **argv)
 	if (!strcmp(verb, "allow"))
 		return verb_allow(&c);
 	if (!strcmp(verb, "mode"))
-		return need_args(&c, 1, "usage: aopgate mode monitor|enforce") ? 1 :
+		return need_args(&c, 1, "usage: aopgate mode monitor|enforce") ? 2 :
 		       verb_set(&c, "mode", c.argv[0]);
 	if (!strcmp(verb, "set"))
-		return need_args(&c, 2, "usage: aopgate set KEY VALUE") ? 1 :
+		return need_args(&c, 2, "usage: aopgate set KEY VALUE") ? 2 :
 		       verb_set(&c, c.argv[0], c.argv[1]);
 	cli_err("unknown verb '%s'", verb);
-	fputs(usage, stderr);
+	print_usage(stderr);
 	return 2;
 }

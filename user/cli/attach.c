@@ -18,6 +18,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "gatemap.h"
+#include "settings.h"
 #include "gate.skel.h"
 
 /* tcx (kernel 6.6) is newer than the uapi headers libbpf 1.1 builds with. */
@@ -166,13 +167,7 @@ static int configure(const struct attach_opts *o, bool first)
 		return -1;
 	}
 	if (first) {
-		cfg = (struct gate_cfg){
-			.mode = GATE_ENFORCE,
-			.pending_max_packets = AOPGATE_DEF_PENDING_PACKETS,
-			.pending_max_age_ns = AOPGATE_DEF_PENDING_AGE_NS,
-			.syn_rate = AOPGATE_DEF_SYN_RATE,
-			.syn_burst = AOPGATE_DEF_SYN_BURST,
-		};
+		settings_defaults(&cfg);
 		if (!ports.gate_ports) {
 			ports.gate_ports = default_gate;
 			ports.n_gate_ports = 1;

@@ -2,10 +2,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "value.h"
 
 void cli_err(const char *fmt, ...)
 {
@@ -18,32 +20,17 @@ void cli_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int cli_u64_parse(const char *s, __u64 min, __u64 max, __u64 *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int cli_ports_parse(const char *s, __u16 *ports, int max)
 {
 	char *copy = strdup(s), *tok, *save = NULL;
 	int n = 0;
-	__u64 v;
+	uint64_t v;
 
 	if (!copy)
 		return -1;
 	for (tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		if (n == max || cli_u64_parse(tok, 1, 65535, &v)) {
+		if (n == max || value_u64(tok, 1, 65535, &v)) {
 			n = -1;
 			break;
 		}

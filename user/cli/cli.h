@@ -10,9 +10,6 @@
 /* cli_err(fmt, ...): prints "aopgate: <message>" on stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* cli_u64_parse(s, min, max, out): a decimal in [min, max]. 0 or -1. */
-int cli_u64_parse(const char *s, __u64 min, __u64 max, __u64 *out);
-
 /*
  * cli_ports_parse(s, ports, max): "443,8443" into ports (1..65535).
  * Returns the count, or -1 if s has a bad port or more than max.

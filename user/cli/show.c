@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "duration.h"
 #include "gatemap.h"
+#include "settings.h"
 #include "show.h"
 
 
@@ -77,7 +78,6 @@ int show_status(const char *pin_root, bool json)
 	struct counter c[CNT_MAX];
 	struct gatemap *gm;
 	struct gate_cfg cfg;
-	char d[32];
 	int n, i;
 
 	n = attach_list(pin_root, at, 64);
@@ -107,15 +107,9 @@ int show_status(const char *pin_root, bool json)
 		print_ports(gm, PORT_GATE, true);
 		printf("], \"backend_ports\": [");
 		print_ports(gm, PORT_BACKEND, true);
-		printf("], \"config\": {\"allowlist\": %s, \"frag_pass\": %s, "
-		       "\"pending_packets\": %u, \"pending_age_ns\": %llu, "
-		       "\"syn_rate\": %llu, \"syn_burst\": %llu}, \"maps\": {",
-		       cfg.flags & GATE_F_ALLOWLIST ? "true" : "false",
-		       cfg.flags & GATE_F_FRAG_PASS ? "true" : "false",
-		       cfg.pending_max_packets,
-		       (unsigned long long)cfg.pending_max_age_ns,
-		       (unsigned long long)cfg.syn_rate,
-		       (unsigned long long)cfg.syn_burst);
+		printf("], \"config\": {");
+		settings_show(stdout, &cfg, true);
+		printf("}, \"maps\": {");
 		for (i = 0; i < (int)(sizeof(fill) / sizeof(fill[0])); i++)
 			printf("%s\"%s\": {\"entries\": %u, \"max_entries\": %u}",
 			       i ? ", " : "", gatemap_name(fill[i]),
@@ -141,13 +135,8 @@ int show_status(const char *pin_root, bool json)
 	print_ports(gm, PORT_GATE, false);
 	printf("\nbackend ports ");
 	print_ports(gm, PORT_BACKEND, false);
-	printf("\nallowlist  %s   fragments %s\n",
-	       cfg.flags & GATE_F_ALLOWLIST ? "on" : "off",
-	       cfg.flags & GATE_F_FRAG_PASS ? "pass" : "drop");
-	printf("pending    %u packets, %s   syn rate %llu/s burst %llu\n",
-	       cfg.pending_max_packets,
-	       duration_str(cfg.pending_max_age_ns, d, sizeof(d)),
-	       (unsigned long long)cfg.syn_rate, (unsigned long long)cfg.syn_burst);
+	printf("\n\n%-16s %s\n", "setting", "value");
+	settings_show(stdout, &cfg, false);
 	printf("\n%-12s %10s %10s\n", "map", "entries", "max");
 	for (i = 0; i < (int)(sizeof(fill) / sizeof(fill[0])); i++)
 		printf("%-12s %10u %10u\n", gatemap_name(fill[i]),
