@@ -127,7 +127,7 @@ static struct hs handshake(struct tls *t, const struct pki_cert *cert, const cha
 	h.unknown_sni = tls_unknown_sni(s);
 	if (h.done) {
 		h.reused = SSL_session_reused(s);
-		h.reason = policy_decide(h.site, tls_site_store(t, h.site->id), s, &res);
+		h.reason = policy_decide(h.site, tls_site_store(t, h.site->id), s, false, &res);
 		h.session = SSL_get1_session(c);
 		/* A client freed without a shutdown marks its session unresumable. */
 		SSL_set_shutdown(c, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);

@@ -25,7 +25,7 @@
 #include "gatemap.h"
 #include "log.h"
 #include "metrics.h"
-#include "pin.h"
+#include "gateio.h"
 #include "runtime.h"
 #include "tls.h"
 #include "worker.h"
@@ -224,10 +224,10 @@ int main(int argc, char **argv)
 		return 1;
 	if (strcmp(a->pin_root, "off")) {
 		/* Fail closed: without the maps nobody is pinned or penalized. */
-		if (pin_open(a->pin_root) < 0)
+		if (gateio_open(a->pin_root) < 0)
 			return 1;
 		/* The sockets of a previous process are gone: so are its flows. */
-		log_info("event=sweep stale_verified=%d", pin_sweep(true));
+		log_info("event=sweep stale_verified=%d", gateio_sweep(true));
 	} else {
 		log_warn("event=maps note=\"pin_root = off: flows are not pinned and "
 			 "failed sources are not penalized\"");
@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 	if (worker_start(workers, lfds, a->n_listen, a->max_connections) < 0)
 		return 1;
 	log_info("event=start result=ok config=%s workers=%d listeners=%zu sites=%zu maps=%s",
-		 path, workers, a->n_listen, rt->cfg->n_sites, pin_ready() ? "open" : "none");
+		 path, workers, a->n_listen, rt->cfg->n_sites, gateio_ready() ? "open" : "none");
 
 	last_rotate = gatemap_now_ns();
 	for (;;) {
@@ -263,8 +263,8 @@ int main(int argc, char **argv)
 		}
 		if (now - last_sweep >= 1000000000ull) {
 			last_sweep = now;
-			if (pin_ready())
-				pin_sweep(false);
+			if (gateio_ready())
+				gateio_sweep(false);
 		}
 		if (now - last_rotate >= TLS_TICKET_ROTATE_S * 1000000000ull) {
 			last_rotate = now;
@@ -272,7 +272,7 @@ int main(int argc, char **argv)
 		}
 	}
 	worker_join();
-	pin_sweep(false);
+	gateio_sweep(false);
 	log_info("event=stop result=ok");
 	for (size_t i = 0; i < n_listen; i++)
 		close(lfds[i]);

@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "config.h"
 #include "errbuf.h"
+#include "hostname.h"
 #include "confdir.h"
 #include "confval.h"
 #include "gatemap.h"
@@ -222,7 +223,7 @@ static int site_name_ok(const char *s)
 {
 	if (!strcmp(s, "default"))
 		return 1;
-	if (!strncmp(s, "*.", 2))
+	if (hostname_is_wildcard(s))
 		s += 2;
 	if (!*s || *s == '.' || strlen(s) > 253)
 		return 0;
@@ -478,12 +479,9 @@ const struct config_site *config_site_match(const struct config *cfg, const char
 			def = &cfg->sites[i];
 			continue;
 		}
-		if (!sni || strncmp(n, "*.", 2) != 0)
-			continue;
-		/* "*.example.com" covers "a.example.com", not "a.b.example.com". */
-		const char *dot = strchr(sni, '.');
-
-		if (dot && dot != sni && !strcasecmp(dot, n + 1) && strlen(n) > best_len) {
+		/* The most specific wildcard wins. */
+		if (sni && hostname_is_wildcard(n) && hostname_match(n, sni) &&
+		    strlen(n) > best_len) {
 			best = &cfg->sites[i];
 			best_len = strlen(n);
 		}

@@ -16,9 +16,38 @@
 #include "gatemap.h"
 #include "log.h"
 #include "metrics.h"
-#include "pin.h"
+#include "gateio.h"
 #include "proxyproto.h"
+#include "policy.h"
+#include "relay.h"
 #include "tls.h"
+
+enum conn_state {
+	CONN_HANDSHAKE,
+	CONN_CONNECTING,	/* verified; upstream TCP connect under way */
+	CONN_UPSTREAM_TLS,	/* upstream TLS handshake under way */
+	CONN_RELAY,
+	CONN_CLOSED,
+};
+
+struct conn {
+	struct conn_handle ch, uh;
+	int epfd;
+	enum conn_state state;
+	struct runtime *rt;		/* a reference, dropped at free */
+	const struct config_site *site;	/* in rt->cfg */
+	SSL *ssl, *ussl;
+	struct sockaddr_storage peer, local;
+	char src[64];			/* "ip:port" for the log */
+	struct flow_key key;
+	bool keyed, admitted;	/* admitted: in verified */
+	bool counted;			/* the handshake outcome is in the metrics */
+	struct policy_record rec;
+	struct policy_ident id;
+	struct policy_result res;
+	uint64_t t_accept, deadline, last_io;
+	struct relay relay;
+};
 
 static long conn_count;
 
@@ -157,7 +186,7 @@ static void handshake_done(struct conn *c, uint64_t now)
 		return;
 	}
 	store = tls_site_store(c->rt->tls, c->site->id);
-	r = policy_decide(c->site, store, c->ssl, &c->res);
+	r = policy_decide(c->site, store, c->ssl, false, &c->res);
 	policy_describe(SSL_get0_peer_certificate(c->ssl), &c->id);
 	metrics_handshake(c->site->name, r, now - c->t_accept);
 	c->counted = true;
@@ -172,8 +201,8 @@ static void handshake_done(struct conn *c, uint64_t now)
 		log_verify(c, "ok", r, now, NULL);
 	}
 	if (c->keyed) {
-		pin_verified(&c->key, c->site->id, c->id.has_cert ? c->id.sha256 : NULL);
-		c->pinned = true;
+		gateio_admit(&c->key, c->site->id, c->id.has_cert ? c->id.sha256 : NULL);
+		c->admitted = true;
 	}
 	c->last_io = now;
 	c->deadline = now + a->handshake_timeout_ns;	/* for the upstream connect */
@@ -388,10 +417,7 @@ void conn_tick(struct conn *c, uint64_t now, uint64_t drain_deadline)
 void conn_recheck(struct conn *c, struct runtime *rt)
 {
 	const struct config_site *s;
-	X509 *cert;
-	X509_STORE *store;
 	struct policy_result res;
-	enum reason r;
 
 	if (c->state == CONN_HANDSHAKE || c->state == CONN_CLOSED || !c->site)
 		return;
@@ -401,23 +427,11 @@ void conn_recheck(struct conn *c, struct runtime *rt)
 		conn_close(c, REASON_POLICY_CHANGED, gatemap_now_ns());
 		return;
 	}
-	if (s->verify != CONFIG_VERIFY_ON)
+	/* Connections admitted under verify = optional stay admitted. */
+	if (s->verify != CONFIG_VERIFY_ON ||
+	    policy_decide(s, tls_site_store(rt->tls, s->id), c->ssl, true, &res) == REASON_OK)
 		return;
-	cert = SSL_get0_peer_certificate(c->ssl);
-	store = tls_site_store(rt->tls, s->id);
-	if (!cert) {
-		r = REASON_NO_CERT;
-		snprintf(res.detail, sizeof(res.detail), "no client certificate");
-	} else if (!store) {
-		r = REASON_UNKNOWN_CA;
-		snprintf(res.detail, sizeof(res.detail), "site has no client_ca");
-	} else if ((r = policy_chain(store, s->verify_depth, cert,
-				     SSL_get_peer_cert_chain(c->ssl), &res)) == REASON_OK) {
-		r = policy_identity(s, cert, res.detail, sizeof(res.detail));
-	}
-	if (r == REASON_OK)
-		return;
-	snprintf(c->res.detail, sizeof(c->res.detail), "%s: %.130s", reason_name(r),
+	snprintf(c->res.detail, sizeof(c->res.detail), "%s: %.130s", reason_name(res.reason),
 		 res.detail);
 	conn_close(c, REASON_POLICY_CHANGED, gatemap_now_ns());
 }
@@ -433,7 +447,7 @@ static void penalize(struct conn *c, char *extra, size_t len)
 		snprintf(extra, len, " penalty=exempt");
 		return;
 	}
-	if (pin_penalize(c->key.saddr, a->penalty_ns, a->penalty_max_ns, &p) < 0)
+	if (gateio_strike(c->key.saddr, a->penalty_ns, a->penalty_max_ns, &p) < 0)
 		return;
 	metrics_penalty();
 	snprintf(extra, len, " penalty=%.0fs strikes=%u",
@@ -472,8 +486,8 @@ static void conn_close(struct conn *c, enum reason r, uint64_t now)
 			c->res.detail[0] ? log_quote(c->res.detail, det, sizeof(det)) : "");
 	}
 	/* Let the TCP teardown through; a revoked client gets no grace. */
-	if (c->pinned)
-		pin_linger(&c->key, r == REASON_POLICY_CHANGED ? 0 : a->linger_ns);
+	if (c->admitted)
+		gateio_linger(&c->key, r == REASON_POLICY_CHANGED ? 0 : a->linger_ns);
 	c->state = CONN_CLOSED;
 	if (c->ssl && SSL_is_init_finished(c->ssl))
 		SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
@@ -486,6 +500,11 @@ static void conn_close(struct conn *c, enum reason r, uint64_t now)
 	c->ch.fd = c->uh.fd = -1;
 	__atomic_sub_fetch(&conn_count, 1, __ATOMIC_RELAXED);
 	metrics_active(-1);
+}
+
+bool conn_closed(const struct conn *c)
+{
+	return c->state == CONN_CLOSED;
 }
 
 void conn_free(struct conn *c)

@@ -12,9 +12,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include "aopgate.h"
-#include "policy.h"
-#include "relay.h"
 #include "runtime.h"
 
 enum conn_kind {
@@ -31,33 +28,8 @@ struct conn_handle {
 	int fd;
 };
 
-enum conn_state {
-	CONN_HANDSHAKE,
-	CONN_CONNECTING,	/* verified; upstream TCP connect under way */
-	CONN_UPSTREAM_TLS,	/* upstream TLS handshake under way */
-	CONN_RELAY,
-	CONN_CLOSED,
-};
-
-struct conn {
-	struct conn *next, *prev;	/* the worker's list */
-	struct conn_handle ch, uh;
-	int epfd;
-	enum conn_state state;
-	struct runtime *rt;		/* a reference, dropped at free */
-	const struct config_site *site;	/* in rt->cfg */
-	SSL *ssl, *ussl;
-	struct sockaddr_storage peer, local;
-	char src[64];			/* "ip:port" for the log */
-	struct flow_key key;
-	bool keyed, pinned;
-	bool counted;			/* the handshake outcome is in the metrics */
-	struct policy_record rec;
-	struct policy_ident id;
-	struct policy_result res;
-	uint64_t t_accept, deadline, last_io;
-	struct relay relay;
-};
+/* One connection; its insides are conn.c's. */
+struct conn;
 
 /*
  * conn_new(epfd, fd, rt, now): takes over an accepted socket and a
@@ -80,6 +52,9 @@ void conn_tick(struct conn *c, uint64_t now, uint64_t drain_deadline);
  * connection whose certificate the new policy no longer admits.
  */
 void conn_recheck(struct conn *c, struct runtime *rt);
+
+/* conn_closed(c): whether c has closed (it is freed after its epoll batch). */
+bool conn_closed(const struct conn *c);
 
 /* conn_free(c): frees a closed connection (after its epoll batch). */
 void conn_free(struct conn *c);

@@ -13,7 +13,7 @@
 #include "gatemap.h"
 #include "log.h"
 #include "metrics.h"
-#include "pin.h"
+#include "gateio.h"
 
 #define METRICS_MAX_SITES 256
 
@@ -132,8 +132,8 @@ static void render_datapath(FILE *f)
 	struct counter sum[CNT_MAX];
 
 	fprintf(f, "# HELP aopgate_datapath_up Whether the gate's maps are open.\n"
-		"# TYPE aopgate_datapath_up gauge\naopgate_datapath_up %d\n", pin_ready());
-	if (pin_stats(sum) < 0)
+		"# TYPE aopgate_datapath_up gauge\naopgate_datapath_up %d\n", gateio_ready());
+	if (gateio_stats(sum) < 0)
 		return;
 	fputs("# HELP aopgate_datapath_packets_total Packets by gate verdict.\n"
 	      "# TYPE aopgate_datapath_packets_total counter\n", f);

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "hostname.h"
 #include "policy.h"
 
 static int policy_ex_idx = -1;
@@ -91,18 +92,6 @@ static int asn1_text(const ASN1_STRING *s, char *buf, size_t len)
 	return 0;
 }
 
-int policy_dns_match(const char *pattern, const char *name)
-{
-	const char *dot;
-
-	if (!strcasecmp(pattern, name))
-		return 1;
-	if (strncmp(pattern, "*.", 2) != 0)
-		return 0;
-	dot = strchr(name, '.');
-	return dot && dot != name && !strcasecmp(dot, pattern + 1);
-}
-
 int policy_uri_match(const char *pattern, const char *uri)
 {
 	size_t pl = strlen(pattern);
@@ -144,7 +133,7 @@ static int match_san(const struct config_site *site, X509 *cert)
 		if (gn->type == GEN_DNS && site->allow_san_dns.n &&
 		    asn1_text(gn->d.dNSName, v, sizeof(v)) == 0) {
 			for (size_t j = 0; !found && j < site->allow_san_dns.n; j++)
-				found = policy_dns_match(site->allow_san_dns.v[j], v);
+				found = hostname_match(site->allow_san_dns.v[j], v);
 		} else if (gn->type == GEN_URI && site->allow_san_uri.n &&
 			   asn1_text(gn->d.uniformResourceIdentifier, v, sizeof(v)) == 0) {
 			for (size_t j = 0; !found && j < site->allow_san_uri.n; j++)
@@ -239,7 +228,7 @@ out:
 }
 
 enum reason policy_decide(const struct config_site *site, X509_STORE *store,
-			  SSL *ssl, struct policy_result *res)
+			  SSL *ssl, bool recheck, struct policy_result *res)
 {
 	struct policy_record *rec = SSL_get_ex_data(ssl, policy_ex_idx);
 	X509 *cert;
@@ -252,8 +241,15 @@ enum reason policy_decide(const struct config_site *site, X509_STORE *store,
 		snprintf(res->detail, sizeof(res->detail), "no client certificate");
 		return res->reason = REASON_NO_CERT;
 	}
-	if (SSL_session_reused(ssl) || !rec || !rec->called) {
-		/* The session's old verdict may predate a reload: check again. */
+	if (!store) {
+		snprintf(res->detail, sizeof(res->detail), "site has no client_ca");
+		return res->reason = REASON_UNKNOWN_CA;
+	}
+	/*
+	 * The handshake's own verdict only when this handshake checked the
+	 * chain: a resumed session's, or one before a reload, may be stale.
+	 */
+	if (recheck || SSL_session_reused(ssl) || !rec || !rec->called) {
 		if (policy_chain(store, site->verify_depth, cert,
 				 SSL_get_peer_cert_chain(ssl), res) != REASON_OK)
 			return res->reason;

@@ -9,6 +9,7 @@
 #ifndef AOPGATE_POLICY_H
 #define AOPGATE_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -71,13 +72,15 @@ enum reason policy_chain(X509_STORE *store, int depth, X509 *cert,
 			 STACK_OF(X509) *chain, struct policy_result *res);
 
 /*
- * policy_decide(site, store, ssl, res): the decision after a completed
- * handshake: the recorded chain error (or, for a resumed session, a fresh
- * chain check against store), then the identity constraints. verify = off
- * always yields REASON_OK. Returns res->reason.
+ * policy_decide(site, store, ssl, recheck, res): the one decision on a
+ * client, after its handshake and again for a live connection after a
+ * reload (recheck): the chain error the handshake recorded (a fresh chain
+ * check against store on a resumed session or a recheck), then the
+ * identity constraints. verify = off always yields REASON_OK; a site
+ * without a CA store refuses every certificate. Returns res->reason.
  */
 enum reason policy_decide(const struct config_site *site, X509_STORE *store,
-			  SSL *ssl, struct policy_result *res);
+			  SSL *ssl, bool recheck, struct policy_result *res);
 
 /* policy_describe(cert, id): fills id from cert (NULL: has_cert = 0). */
 void policy_describe(X509 *cert, struct policy_ident *id);
@@ -87,9 +90,6 @@ void policy_describe(X509 *cert, struct policy_ident *id);
  * (what `openssl pkey -pubin -outform der | sha256sum` gives). 0 or -1.
  */
 int policy_spki_sha256(X509 *cert, unsigned char out[32]);
-
-/* policy_dns_match(pattern, name): "*.x.y" covers exactly one label. */
-int policy_dns_match(const char *pattern, const char *name);
 
 /*
  * policy_uri_match(pattern, uri): exact, or "P/" plus an asterisk

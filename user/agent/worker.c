@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -16,12 +17,20 @@
 
 #define TICK_NS 200000000ull	/* deadlines are checked this often */
 
+/* The worker's list node for one of its connections. */
+struct wconn {
+	TAILQ_ENTRY(wconn) link;
+	struct conn *c;
+};
+
+TAILQ_HEAD(wconn_list, wconn);
+
 struct worker {
 	pthread_t th;
 	int epfd;
 	struct conn_handle wake;
 	struct conn_handle *listen;
-	struct conn head;	/* list sentinel */
+	struct wconn_list conns;
 	unsigned int gen;
 	bool listening;		/* listen fds are in this epoll set */
 	uint64_t resume_ns;	/* out of fds: listen again from then on */
@@ -37,14 +46,6 @@ static uint64_t drain_deadline;	/* 0: running */
 void worker_set_max(long m)
 {
 	__atomic_store_n(&max_conns, m, __ATOMIC_RELAXED);
-}
-
-static void link_conn(struct worker *w, struct conn *c)
-{
-	c->next = w->head.next;
-	c->prev = &w->head;
-	w->head.next->prev = c;
-	w->head.next = c;
 }
 
 static int listen_set(struct worker *w, bool on)
@@ -69,7 +70,7 @@ static void accept_some(struct worker *w, int lfd, uint64_t now)
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct runtime *rt;
-		struct conn *c;
+		struct wconn *wc;
 
 		if (fd < 0) {
 			/*
@@ -92,12 +93,19 @@ static void accept_some(struct worker *w, int lfd, uint64_t now)
 			close(fd);
 			continue;
 		}
-		rt = runtime_get();
-		c = rt ? conn_new(w->epfd, fd, rt, now) : NULL;
-		if (!rt)
+		wc = malloc(sizeof(*wc));
+		rt = wc ? runtime_get() : NULL;
+		if (!rt) {
 			close(fd);
-		if (c)
-			link_conn(w, c);
+			free(wc);
+			continue;
+		}
+		/* On failure conn_new has closed fd and dropped rt. */
+		wc->c = conn_new(w->epfd, fd, rt, now);
+		if (wc->c)
+			TAILQ_INSERT_HEAD(&w->conns, wc, link);
+		else
+			free(wc);
 	}
 }
 
@@ -106,15 +114,17 @@ static size_t reap(struct worker *w)
 {
 	size_t live = 0;
 
-	for (struct conn *c = w->head.next, *n; c != &w->head; c = n) {
-		n = c->next;
-		if (c->state != CONN_CLOSED) {
+	struct wconn *wc, *next;
+
+	for (wc = TAILQ_FIRST(&w->conns); wc; wc = next) {
+		next = TAILQ_NEXT(wc, link);
+		if (!conn_closed(wc->c)) {
 			live++;
 			continue;
 		}
-		c->prev->next = c->next;
-		c->next->prev = c->prev;
-		conn_free(c);
+		TAILQ_REMOVE(&w->conns, wc, link);
+		conn_free(wc->c);
+		free(wc);
 	}
 	return live;
 }
@@ -123,6 +133,7 @@ static void recheck_all(struct worker *w)
 {
 	unsigned int gen = runtime_generation();
 	struct runtime *rt;
+	struct wconn *wc;
 
 	if (gen == w->gen)
 		return;
@@ -130,8 +141,8 @@ static void recheck_all(struct worker *w)
 	rt = runtime_get();
 	if (!rt)
 		return;
-	for (struct conn *c = w->head.next; c != &w->head; c = c->next)
-		conn_recheck(c, rt);
+	TAILQ_FOREACH(wc, &w->conns, link)
+		conn_recheck(wc->c, rt);
 	runtime_put(rt);
 }
 
@@ -161,7 +172,7 @@ static void *worker_loop(void *arg)
 					log_warn("event=wake error=\"%s\"", strerror(errno));
 				break;
 			default:
-				if (h->c->state != CONN_CLOSED)
+				if (!conn_closed(h->c))
 					conn_event(h->c, h->kind, ev[i].events, now);
 			}
 		}
@@ -176,8 +187,10 @@ static void *worker_loop(void *arg)
 		}
 		if (now - last_tick >= TICK_NS || drain) {
 			last_tick = now;
-			for (struct conn *c = w->head.next; c != &w->head; c = c->next)
-				conn_tick(c, now, drain);
+			struct wconn *wc;
+
+			TAILQ_FOREACH(wc, &w->conns, link)
+				conn_tick(wc->c, now, drain);
 		}
 		live = reap(w);
 		if (drain && live == 0)
@@ -189,7 +202,7 @@ static int worker_init(struct worker *w)
 {
 	struct epoll_event e = { .events = EPOLLIN, .data.ptr = &w->wake };
 
-	w->head.next = w->head.prev = &w->head;
+	TAILQ_INIT(&w->conns);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->wake = (struct conn_handle){ CONN_K_WAKE, NULL,
 					eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) };

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The agent's use of the gate's maps; see pin.h. The handle is published
+ * The agent's use of the gate's maps; see gateio.h. The handle is published
  * once and never closed while workers run, so reads need no lock.
  */
 #include <errno.h>
@@ -8,16 +8,16 @@
 
 #include "gatemap.h"
 #include "log.h"
-#include "pin.h"
+#include "gateio.h"
 
-static struct gatemap *pin_gm;
+static struct gatemap *gateio_gm;
 
-int pin_open(const char *pin_root)
+int gateio_open(const char *pin_root)
 {
 	char err[256] = "", q[300];
 	struct gatemap *gm;
 
-	if (pin_ready())
+	if (gateio_ready())
 		return 0;
 	gm = gatemap_open(pin_root, err, sizeof(err));
 	if (!gm) {
@@ -26,22 +26,22 @@ int pin_open(const char *pin_root)
 			  pin_root, log_quote(err, q, sizeof(q)));
 		return -1;
 	}
-	__atomic_store_n(&pin_gm, gm, __ATOMIC_RELEASE);
+	__atomic_store_n(&gateio_gm, gm, __ATOMIC_RELEASE);
 	log_info("event=maps result=ok pin_root=%s", pin_root);
 	return 0;
 }
 
-bool pin_ready(void)
+bool gateio_ready(void)
 {
-	return __atomic_load_n(&pin_gm, __ATOMIC_ACQUIRE) != NULL;
+	return __atomic_load_n(&gateio_gm, __ATOMIC_ACQUIRE) != NULL;
 }
 
 static struct gatemap *gm(void)
 {
-	return __atomic_load_n(&pin_gm, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&gateio_gm, __ATOMIC_ACQUIRE);
 }
 
-void pin_verified(const struct flow_key *key, __u32 site_id, const unsigned char sha256[32])
+void gateio_admit(const struct flow_key *key, __u32 site_id, const unsigned char sha256[32])
 {
 	__u8 cert_id[8] = { 0 };
 	int rc;
@@ -55,7 +55,7 @@ void pin_verified(const struct flow_key *key, __u32 site_id, const unsigned char
 		log_error("event=pin result=fail error=\"%s\"", strerror(-rc));
 }
 
-void pin_linger(const struct flow_key *key, __u64 ns)
+void gateio_linger(const struct flow_key *key, __u64 ns)
 {
 	int rc;
 
@@ -66,7 +66,7 @@ void pin_linger(const struct flow_key *key, __u64 ns)
 		log_error("event=linger result=fail error=\"%s\"", strerror(-rc));
 }
 
-int pin_penalize(const __u8 src[16], __u64 base_ns, __u64 max_ns, struct penalty *out)
+int gateio_strike(const __u8 src[16], __u64 base_ns, __u64 max_ns, struct penalty *out)
 {
 	int rc;
 
@@ -80,7 +80,7 @@ int pin_penalize(const __u8 src[16], __u64 base_ns, __u64 max_ns, struct penalty
 	return 0;
 }
 
-int pin_sweep(bool all)
+int gateio_sweep(bool all)
 {
 	int rc;
 
@@ -92,7 +92,7 @@ int pin_sweep(bool all)
 	return rc;
 }
 
-int pin_stats(struct counter sum[CNT_MAX])
+int gateio_stats(struct counter sum[CNT_MAX])
 {
 	return gm() && gatemap_read_stats(gm(), sum) == 0 ? 0 : -1;
 }
