@@ -123,6 +123,7 @@ enum parse_result {
 struct pkt {
 	struct flow_key key;
 	__u8 tcp_flags;
+	__u8 ipv4;		/* the key's addresses are v4-mapped */
 };
 
 static __always_inline int proto_has_ports(__u8 proto)
@@ -172,6 +173,7 @@ static __always_inline int parse_ipv4(void *l3, void *data_end, struct pkt *p)
 	if (iph->tot_len && bpf_ntohs(iph->tot_len) < iph->ihl * 4)
 		return P_MALFORMED;
 
+	p->ipv4 = 1;
 	p->key.saddr[10] = 0xff;
 	p->key.saddr[11] = 0xff;
 	__builtin_memcpy(&p->key.saddr[12], &iph->saddr, 4);
@@ -285,7 +287,7 @@ static __always_inline __u32 port_role(__be16 port)
 }
 
 /* Token bucket (GCRA form): may this source prefix open one more flow now? */
-static __always_inline int syn_token(const struct flow_key *k,
+static __always_inline int syn_token(const struct pkt *p,
 				     const struct gate_cfg *cfg, __u64 now)
 {
 	struct src_key sk = {};
@@ -298,11 +300,10 @@ static __always_inline int syn_token(const struct flow_key *k,
 	tolerance = interval * (cfg->syn_burst - 1);
 
 	/* /32 for IPv4 (v4-mapped, 16 bytes), /64 for IPv6. */
-	if (k->saddr[10] == 0xff && k->saddr[11] == 0xff &&
-	    !*(__u64 *)k->saddr && !*(__u16 *)&k->saddr[8])
-		__builtin_memcpy(sk.addr, k->saddr, 16);
+	if (p->ipv4)
+		__builtin_memcpy(sk.addr, p->key.saddr, 16);
 	else
-		__builtin_memcpy(sk.addr, k->saddr, 8);
+		__builtin_memcpy(sk.addr, p->key.saddr, 8);
 
 	b = bpf_map_lookup_elem(&syn_rl, &sk);
 	if (!b) {
@@ -342,12 +343,25 @@ static __always_inline __u32 pending_budget(struct pending_flow *pf,
 }
 
 /*
- * The verdict for a GATE-port TCP packet: returns a counter id. Lookups
- * keyed by source (penalty, syn_rl) stay in cache under a flood; lookups
- * keyed by the whole tuple (verified, pending) miss it when every packet
- * is a new tuple. So a bare SYN, which opens a new connection and is never
- * part of a verified one, is judged by its source before any tuple lookup,
- * and a SYN flood over the rate limit costs no tuple lookup at all.
+ * The verdict for a GATE-port TCP packet, as a counter id, in this order:
+ *
+ *   not a bare SYN:  in verified, not expired       pass-verified
+ *                    source penalized               drop-penalty
+ *                    allowlist on, source outside   drop-not-allowed
+ *                    in pending, within budget      pass-pending
+ *                    in pending, over budget        drop-budget
+ *                    anything else                  drop-unknown
+ *   a bare SYN:      source penalized               drop-penalty
+ *                    allowlist on, source outside   drop-not-allowed
+ *                    no token for the source        drop-ratelimit
+ *                    in pending (a retransmission)  pass-pending / drop-budget
+ *                    otherwise: new pending entry   pass-syn
+ *
+ * Lookups keyed by source (penalty, syn_rl) stay in cache under a flood;
+ * lookups keyed by the whole tuple (verified, pending) miss it when every
+ * packet is a new tuple. So a bare SYN, which opens a new connection and
+ * is never part of a verified one, skips verified and spends its token
+ * before any tuple lookup: a SYN flood over the rate limit costs none.
  */
 static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 				      __u32 len)
@@ -390,7 +404,7 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 			  : CNT_DROP_UNKNOWN;
 	}
 
-	if (!syn_token(&p->key, cfg, clock_ns(&now)))
+	if (!syn_token(p, cfg, clock_ns(&now)))
 		return CNT_DROP_RATELIMIT;
 	pf = bpf_map_lookup_elem(&pending, &p->key);
 	/* A retransmitted SYN spends the flow's budget; one on an aged-out
