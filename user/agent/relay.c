@@ -48,6 +48,17 @@ static ssize_t ssl_result(struct relay_end *e, int rc)
 	}
 }
 
+/* A plain socket call's result: bytes, IO_AGAIN, or IO_ERR with e->err set. */
+static ssize_t sock_result(struct relay_end *e, ssize_t rc)
+{
+	if (rc >= 0)
+		return rc;
+	if (errno == EAGAIN || errno == EINTR)
+		return IO_AGAIN;
+	e->err = errno;
+	return IO_ERR;
+}
+
 static ssize_t end_read(struct relay_end *e, void *buf, size_t n)
 {
 	ssize_t rc;
@@ -57,13 +68,7 @@ static ssize_t end_read(struct relay_end *e, void *buf, size_t n)
 		rc = SSL_read(e->ssl, buf, n);
 		return rc > 0 ? rc : ssl_result(e, rc);
 	}
-	rc = recv(e->fd, buf, n, 0);
-	if (rc >= 0)
-		return rc;
-	if (errno == EAGAIN || errno == EINTR)
-		return IO_AGAIN;
-	e->err = errno;
-	return IO_ERR;
+	return sock_result(e, recv(e->fd, buf, n, 0));
 }
 
 static ssize_t end_write(struct relay_end *e, const void *buf, size_t n)
@@ -78,13 +83,7 @@ static ssize_t end_write(struct relay_end *e, const void *buf, size_t n)
 		rc = ssl_result(e, rc);
 		return rc == 0 ? IO_ERR : rc;	/* close_notify while writing */
 	}
-	rc = send(e->fd, buf, n, MSG_NOSIGNAL);
-	if (rc >= 0)
-		return rc;
-	if (errno == EAGAIN || errno == EINTR)
-		return IO_AGAIN;
-	e->err = errno;
-	return IO_ERR;
+	return sock_result(e, send(e->fd, buf, n, MSG_NOSIGNAL));
 }
 
 /*
