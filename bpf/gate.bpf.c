@@ -87,6 +87,23 @@ struct {
 } syn_rl SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AOPGATE_DEF_MAX_STANDING);
+	__type(key, struct src_key);
+	__type(value, struct standing);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} standing SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, AOPGATE_DEF_MAX_DENY);
+	__type(key, struct allow_key);
+	__type(value, struct deny);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} deny SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
@@ -286,18 +303,23 @@ static __always_inline __u32 port_role(__be16 port)
 	return pc ? pc->role : PORT_NONE;
 }
 
-/* Token bucket (GCRA form): may this source prefix open one more flow now? */
-static __always_inline int syn_token(const struct pkt *p,
-				     const struct gate_cfg *cfg, __u64 now)
+/*
+ * Token bucket (GCRA form): may this source's /32 or /64 open one more
+ * flow now? Sources in good standing draw at the trusted rate.
+ */
+static __always_inline int syn_token(const struct pkt *p, const struct gate_cfg *cfg,
+				     __u64 now, int trusted)
 {
+	__u64 rate = trusted ? cfg->syn_rate_trusted : cfg->syn_rate;
+	__u64 burst = trusted ? cfg->syn_burst_trusted : cfg->syn_burst;
 	struct src_key sk = {};
 	struct syn_bucket *b, nb;
 	__u64 interval, tolerance, tat;
 
-	if (!cfg->syn_rate || !cfg->syn_burst)
+	if (!rate || !burst)
 		return 0;
-	interval = 1000000000ull / cfg->syn_rate;
-	tolerance = interval * (cfg->syn_burst - 1);
+	interval = 1000000000ull / rate;
+	tolerance = interval * (burst - 1);
 
 	/* /32 for IPv4 (v4-mapped, 16 bytes), /64 for IPv6. */
 	if (p->ipv4)
@@ -319,6 +341,30 @@ static __always_inline int syn_token(const struct pkt *p,
 	return 1;
 }
 
+/*
+ * The source's prefix that penalties and standing are kept for: its
+ * penalty_prefix4 or penalty_prefix6 bits, the rest zero. A source
+ * rotating inside its /64 is then one source.
+ */
+static __always_inline void src_prefix(const struct pkt *p, const struct gate_cfg *cfg,
+				       struct src_key *k)
+{
+	__u32 bits = p->ipv4 ? 96 + cfg->penalty_prefix4 : cfg->penalty_prefix6;
+
+	if (bits > 128 || (p->ipv4 && bits == 96) || bits == 0)
+		bits = 128;	/* unset: the whole address */
+	for (int i = 0; i < 16; i++) {
+		__u32 lo = i * 8;
+		__u8 b = p->key.saddr[i];
+
+		if (bits <= lo)
+			b = 0;
+		else if (bits < lo + 8)
+			b &= (__u8)(0xff << (lo + 8 - bits));
+		k->addr[i] = b;
+	}
+}
+
 /* The clock, read once per packet and only on paths that need it. */
 static __always_inline __u64 clock_ns(__u64 *now)
 {
@@ -327,17 +373,45 @@ static __always_inline __u64 clock_ns(__u64 *now)
 	return *now;
 }
 
+/* An operator's deny covers the source (looked up only when there are any). */
+static __always_inline int denied(const struct pkt *p, const struct gate_cfg *cfg,
+				  __u64 *now)
+{
+	struct allow_key ak = { .prefixlen = 128 };
+	struct deny *d;
+
+	if (!(cfg->flags & GATE_F_DENY))
+		return 0;
+	__builtin_memcpy(ak.addr, p->key.saddr, 16);
+	d = bpf_map_lookup_elem(&deny, &ak);
+	return d && d->until_ns > clock_ns(now);
+}
+
+static __always_inline int outside_allowlist(const struct pkt *p, const struct gate_cfg *cfg)
+{
+	struct allow_key ak = { .prefixlen = 128 };
+
+	if (!(cfg->flags & GATE_F_ALLOWLIST))
+		return 0;
+	__builtin_memcpy(ak.addr, p->key.saddr, 16);
+	return !bpf_map_lookup_elem(&allow_src, &ak);
+}
+
 /* Budget check of a pending flow: pass-pending, or drop-budget. */
 static __always_inline __u32 pending_budget(struct pending_flow *pf,
-					    const struct gate_cfg *cfg, __u64 now)
+					    const struct gate_cfg *cfg, __u64 now, __u32 len)
 {
-	__u32 n = pf->packets;
+	__u32 n = pf->packets, bytes = pf->bytes;
 
-	/* Saturates, so a long flood cannot wrap it back into budget. */
+	/* Both saturate, so a long flood cannot wrap them back into budget. */
 	if (n <= cfg->pending_max_packets)
 		pf->packets = ++n;
+	if (bytes <= cfg->pending_max_bytes) {
+		bytes = bytes + len < bytes ? ~0u : bytes + len;
+		pf->bytes = bytes;
+	}
 	if (now - pf->first_seen_ns <= cfg->pending_max_age_ns &&
-	    n <= cfg->pending_max_packets)
+	    n <= cfg->pending_max_packets && bytes <= cfg->pending_max_bytes)
 		return CNT_PASS_PENDING;
 	return CNT_DROP_BUDGET;
 }
@@ -346,16 +420,23 @@ static __always_inline __u32 pending_budget(struct pending_flow *pf,
  * The verdict for a GATE-port TCP packet, as a counter id, in this order:
  *
  *   not a bare SYN:  in verified, not expired       pass-verified
- *                    source penalized               drop-penalty
- *                    allowlist on, source outside   drop-not-allowed
+ *                    source denied by the operator  drop-denied
  *                    in pending, within budget      pass-pending
  *                    in pending, over budget        drop-budget
+ *                    source prefix penalized        drop-penalty
+ *                    allowlist on, source outside   drop-not-allowed
  *                    anything else                  drop-unknown
- *   a bare SYN:      source penalized               drop-penalty
+ *   a bare SYN:      source denied by the operator  drop-denied
+ *                    source prefix penalized        drop-penalty
  *                    allowlist on, source outside   drop-not-allowed
  *                    no token for the source        drop-ratelimit
  *                    in pending (a retransmission)  pass-pending / drop-budget
  *                    otherwise: new pending entry   pass-syn
+ *
+ * A penalty stops new connections only: a handshake already pending
+ * finishes, so a failure cannot cut its source's other handshakes short
+ * and earn them strikes too. Sources in good standing (standing) spend
+ * tokens at the trusted rate.
  *
  * Lookups keyed by source (penalty, syn_rl) stay in cache under a flood;
  * lookups keyed by the whole tuple (verified, pending) miss it when every
@@ -369,6 +450,8 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 	struct verified_flow *vf;
 	struct pending_flow *pf;
 	struct penalty *pen;
+	struct standing *st;
+	struct src_key src;
 	__u64 now = 0;
 	int syn = (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) ==
 		  TCP_SYN;
@@ -385,34 +468,36 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 			vf->bytes += len;
 			return CNT_PASS_VERIFIED;
 		}
+		if (denied(p, cfg, &now))
+			return CNT_DROP_DENIED;
+		pf = bpf_map_lookup_elem(&pending, &p->key);
+		if (pf)
+			return pending_budget(pf, cfg, clock_ns(&now), len);
+		src_prefix(p, cfg, &src);
+		pen = bpf_map_lookup_elem(&penalty, &src);
+		if (pen && pen->until_ns > clock_ns(&now))
+			return CNT_DROP_PENALTY;
+		return outside_allowlist(p, cfg) ? CNT_DROP_NOT_ALLOWED : CNT_DROP_UNKNOWN;
 	}
-	pen = bpf_map_lookup_elem(&penalty, p->key.saddr);
+
+	if (denied(p, cfg, &now))
+		return CNT_DROP_DENIED;
+	src_prefix(p, cfg, &src);
+	pen = bpf_map_lookup_elem(&penalty, &src);
 	if (pen && pen->until_ns > clock_ns(&now))
 		return CNT_DROP_PENALTY;
-
-	if (cfg->flags & GATE_F_ALLOWLIST) {
-		struct allow_key ak = { .prefixlen = 128 };
-
-		__builtin_memcpy(ak.addr, p->key.saddr, 16);
-		if (!bpf_map_lookup_elem(&allow_src, &ak))
-			return CNT_DROP_NOT_ALLOWED;
-	}
-
-	if (!syn) {
-		pf = bpf_map_lookup_elem(&pending, &p->key);
-		return pf ? pending_budget(pf, cfg, clock_ns(&now))
-			  : CNT_DROP_UNKNOWN;
-	}
-
-	if (!syn_token(p, cfg, clock_ns(&now)))
+	if (outside_allowlist(p, cfg))
+		return CNT_DROP_NOT_ALLOWED;
+	st = bpf_map_lookup_elem(&standing, &src);
+	if (!syn_token(p, cfg, clock_ns(&now), st && st->until_ns > now))
 		return CNT_DROP_RATELIMIT;
 	pf = bpf_map_lookup_elem(&pending, &p->key);
 	/* A retransmitted SYN spends the flow's budget; one on an aged-out
 	 * tuple is a new connection (port reuse) and starts afresh. */
 	if (pf && now - pf->first_seen_ns <= cfg->pending_max_age_ns)
-		return pending_budget(pf, cfg, now);
+		return pending_budget(pf, cfg, now, len);
 	{
-		struct pending_flow np = { .first_seen_ns = now, .packets = 1 };
+		struct pending_flow np = { .first_seen_ns = now, .packets = 1, .bytes = len };
 
 		bpf_map_update_elem(&pending, &p->key, &np, BPF_ANY);
 	}

@@ -21,6 +21,8 @@
 #define AOPGATE_MAP_PORTS     "ports"
 #define AOPGATE_MAP_GATE_CFG  "gate_cfg"
 #define AOPGATE_MAP_STATS     "stats"
+#define AOPGATE_MAP_STANDING  "standing"
+#define AOPGATE_MAP_DENY      "deny"
 
 /* Default map sizes; `aopgate attach` can change them. */
 #define AOPGATE_DEF_MAX_VERIFIED  (1u << 20)
@@ -28,12 +30,26 @@
 #define AOPGATE_DEF_MAX_PENALTY   (1u << 18)
 #define AOPGATE_DEF_MAX_SYN_RL    (1u << 18)
 #define AOPGATE_DEF_MAX_ALLOW     (1u << 16)
+#define AOPGATE_DEF_MAX_STANDING  (1u << 16)
+#define AOPGATE_DEF_MAX_DENY      (1u << 16)
 
-/* Default runtime knobs, written to gate_cfg at first attach. */
-#define AOPGATE_DEF_PENDING_PACKETS 64
+/*
+ * Default runtime knobs, written to gate_cfg at first attach. The pending
+ * budget fits a 64 KB client certificate chain sent at MTU 576 (about 120
+ * full segments) and a ClientHello sent a byte a segment, with room for
+ * the ACKs of the server's flight.
+ */
+#define AOPGATE_DEF_PENDING_PACKETS 1024
+#define AOPGATE_DEF_PENDING_BYTES   (256u * 1024)
 #define AOPGATE_DEF_PENDING_AGE_NS  (15ull * 1000000000ull)
 #define AOPGATE_DEF_SYN_RATE        100 /* SYNs per second per source prefix */
 #define AOPGATE_DEF_SYN_BURST       200
+/* Sources in good standing (a recent verified handshake): a CDN edge. */
+#define AOPGATE_DEF_SYN_RATE_TRUSTED  10000
+#define AOPGATE_DEF_SYN_BURST_TRUSTED 10000
+/* Penalties and standing cover the source's /32 (IPv4) or /64 (IPv6). */
+#define AOPGATE_DEF_PENALTY_PREFIX4 32
+#define AOPGATE_DEF_PENALTY_PREFIX6 64
 
 /*
  * A TCP flow as the origin sees it arrive: source is the client. Addresses
@@ -63,10 +79,14 @@ struct verified_flow {
 struct pending_flow {
 	__u64 first_seen_ns;
 	__u32 packets;
-	__u32 pad;
+	__u32 bytes;		/* frame bytes, saturating */
 };
 
-/* Key of penalty: the source address (16 bytes, v4-mapped for IPv4). */
+/*
+ * Key of penalty and standing: the source's prefix (penalty_prefix4 or
+ * penalty_prefix6 of gate_cfg), host bits zero; of syn_rl: its /32 or
+ * /64. 16 bytes, v4-mapped for IPv4.
+ */
 struct src_key {
 	__u8 addr[16];
 };
@@ -74,10 +94,29 @@ struct src_key {
 /* until_ns of a penalty that never ends (an operator's `deny add`). */
 #define AOPGATE_FOREVER (~0ull)
 
+/*
+ * A source's record of failed handshakes. It is penalized (its SYNs are
+ * dropped while now < until_ns) once it failed penalty_after times within
+ * penalty_window with no success; strikes count the penalties, each
+ * doubling the last. Written by the agent only.
+ */
 struct penalty {
-	__u64 until_ns;		/* source is dropped while now < until_ns */
+	__u64 until_ns;		/* 0: failures counted, not (yet) penalized */
 	__u32 strikes;
-	__u32 pad;
+	__u32 fails;		/* failures since window_ns */
+	__u64 window_ns;	/* when the current run of failures began */
+};
+
+/* A source prefix that completed a verified handshake recently. */
+struct standing {
+	__u64 since_ns;		/* first verified handshake of this run */
+	__u64 until_ns;		/* in good standing while now < until_ns */
+};
+
+/* An operator's deny (`aopgate deny add`), keyed by CIDR like allow_src. */
+struct deny {
+	__u64 added_ns;
+	__u64 until_ns;		/* AOPGATE_FOREVER: until deleted */
 };
 
 /* LPM key of allow_src: prefixlen counts over the 128-bit mapped address. */
@@ -113,16 +152,21 @@ enum gate_mode {
 enum gate_flags {
 	GATE_F_ALLOWLIST = 1u << 0,	/* drop GATE traffic from sources outside allow_src */
 	GATE_F_FRAG_PASS = 1u << 1,	/* pass unclassifiable TCP (fragments, ext chains) */
+	GATE_F_DENY = 1u << 2,		/* deny has entries: look sources up there */
 };
 
 struct gate_cfg {
 	__u32 mode;			/* enum gate_mode */
 	__u32 flags;			/* enum gate_flags */
 	__u32 pending_max_packets;
-	__u32 pad;
+	__u32 pending_max_bytes;
 	__u64 pending_max_age_ns;
 	__u64 syn_rate;			/* per second; 0 admits no SYN */
 	__u64 syn_burst;
+	__u64 syn_rate_trusted;		/* the same, for sources in good standing */
+	__u64 syn_burst_trusted;
+	__u32 penalty_prefix4;		/* 1..32: the prefix a penalty covers */
+	__u32 penalty_prefix6;		/* 1..128 */
 };
 
 /*
@@ -146,7 +190,8 @@ struct gate_cfg {
 	X(DROP_UNKNOWN, "drop-unknown")					\
 	X(DROP_FRAGMENT, "drop-fragment")				\
 	X(DROP_MALFORMED, "drop-malformed")				\
-	X(DROP_NON_TCP, "drop-non-tcp")
+	X(DROP_NON_TCP, "drop-non-tcp")					\
+	X(DROP_DENIED, "drop-denied")
 
 #define AOPGATE_CNT_ID(id, name) CNT_##id,
 #define AOPGATE_CNT_WOULD_ID(id, name) CNT_WOULD_##id,

@@ -73,12 +73,21 @@ const struct config_directive config_dirs[] = {
 	  "(below systemd's TimeoutStopSec=30)" },
 	{ "max_connections", confval_max_conn, AG(max_connections), "100000", 0,
 	  "connections beyond this are closed at accept" },
+	{ "penalty_after", confval_count, AG(penalty_after), "3", 0,
+	  "failed handshakes within penalty_window (and no success) that penalize a source" },
+	{ "penalty_window", confval_duration, AG(penalty_window_ns), "60s", 0,
+	  "how long failures count towards penalty_after" },
 	{ "penalty", confval_duration, AG(penalty_ns), "10s", 0,
-	  "how long a failing source is dropped at its first strike; doubles per strike" },
+	  "how long a penalized source's new connections are dropped at first; doubles per strike" },
 	{ "penalty_max", confval_duration, AG(penalty_max_ns), "1h", 0,
 	  "cap of the doubling penalty" },
 	{ "penalty_exempt", confval_exempt, AGENT_ITSELF, NULL, DIR_LIST,
-	  "CIDRs never penalized (e.g. your own monitors)" },
+	  "CIDRs never penalized (e.g. your own monitors, a TLS scanner)" },
+	{ "penalize_allowed", confval_bool, AG(penalize_allowed), "no", 0,
+	  "yes: penalize sources inside the gate's enforced allowlist too (no: those are the CDN)" },
+	{ "standing", confval_duration, AG(standing_ns), "10m", 0,
+	  "a source with a verified handshake this recent is in good standing: its failures "
+	  "are logged, never penalized, and the gate admits its SYNs at syn_rate_trusted" },
 	{ "strict_sni", confval_bool, AG(strict_sni), "no", 0,
 	  "yes: refuse a ClientHello whose SNI is missing or matches no site, even with a default site" },
 	{ "log_level", confval_log_level, AG(log_level), "info", 0,
@@ -110,6 +119,9 @@ const struct config_directive config_dirs[] = {
 	  "protocols offered by ALPN, in preference order (e.g. h2, http/1.1); none if unset" },
 	{ "upstream", confval_upstream, ST(upstream), NULL, 0,
 	  "where verified connections go: IP:PORT or tls://HOST:PORT (required)" },
+	{ "upstream_h2", confval_upstream, ST(upstream_h2), NULL, 0,
+	  "where connections that negotiated ALPN h2 go (h2c, or tls:// h2); "
+	  "without it h2 is never offered and every client speaks http/1.1 to upstream" },
 	{ "proxy_protocol", confval_pp, ST(proxy_protocol), "off", 0,
 	  "off | v1 | v2: header sent to a plain upstream" },
 	{ "upstream_cert", confval_path, ST(upstream_cert), NULL, 0,
@@ -356,11 +368,11 @@ static void validate_site(struct config_parse *cp, struct config_site *s)
 		cp_error(cp, s->line, "site %s: upstream_cert and upstream_key go together",
 			 s->name);
 	if ((s->upstream_cert.path || s->upstream_ca.path) && s->upstream.host &&
-	    !s->upstream.tls)
+	    !s->upstream.tls && !s->upstream_h2.tls)
 		cp_error(cp, s->upstream.line,
 			 "site %s: upstream_cert/upstream_ca need a tls:// upstream", s->name);
 	/* Fail closed: an unchecked upstream could be anyone on the path. */
-	if (s->upstream.tls && !s->upstream_ca.path)
+	if ((s->upstream.tls || s->upstream_h2.tls) && !s->upstream_ca.path)
 		cp_error(cp, s->upstream.line,
 			 "site %s: a tls:// upstream needs upstream_ca to check its certificate",
 			 s->name);
@@ -375,6 +387,8 @@ static void validate(struct config_parse *cp)
 {
 	struct config_agent *a = &cp->cfg->agent;
 
+	if (a->penalty_window_ns == 0)
+		cp_error(cp, 1, "penalty_window must not be 0");
 	if (a->penalty_ns > a->penalty_max_ns)
 		cp_error(cp, 1, "penalty is longer than penalty_max");
 	if (a->handshake_timeout_ns == 0)
@@ -451,6 +465,7 @@ void config_free(struct config *cfg)
 		free(s->pin_sha256.v);
 		free(s->pin_spki_sha256.v);
 		free(s->upstream.host);
+		free(s->upstream_h2.host);
 		free(s->upstream_cert.path);
 		free(s->upstream_key.path);
 		free(s->upstream_ca.path);

@@ -75,6 +75,7 @@ struct config_site {
 	struct config_pins pin_sha256;
 	struct config_pins pin_spki_sha256;
 	struct config_strs alpn;
+	struct config_upstream upstream_h2;	/* host NULL: none, h2 not offered */
 	struct config_upstream upstream;
 	enum config_pp proxy_protocol;
 	struct config_path upstream_cert;
@@ -97,6 +98,10 @@ struct config_agent {
 	uint32_t max_connections;
 	uint64_t penalty_ns;
 	uint64_t penalty_max_ns;
+	uint32_t penalty_after;
+	uint64_t penalty_window_ns;
+	bool penalize_allowed;
+	uint64_t standing_ns;
 	struct allow_key *exempt;
 	size_t n_exempt;
 	bool strict_sni;

@@ -198,6 +198,12 @@ int confval_max_conn(void *field, const char *v, int line, char *err, size_t err
 	return parse_u32(field, v, 1, 10000000, err, errlen);
 }
 
+int confval_count(void *field, const char *v, int line, char *err, size_t errlen)
+{
+	(void)line;
+	return parse_u32(field, v, 1, 1000, err, errlen);
+}
+
 int confval_depth(void *field, const char *v, int line, char *err, size_t errlen)
 {
 	uint32_t n;

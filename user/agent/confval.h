@@ -35,6 +35,8 @@ int confval_duration(void *field, const char *v, int line, char *err, size_t err
 /* uint32_t 1..10^7 (max_connections); int 1..16 (verify_depth). */
 int confval_max_conn(void *field, const char *v, int line, char *err, size_t errlen);
 int confval_depth(void *field, const char *v, int line, char *err, size_t errlen);
+/* uint32_t 1..1000 (penalty_after). */
+int confval_count(void *field, const char *v, int line, char *err, size_t errlen);
 /* int: "auto" (0) or 1..1024. */
 int confval_workers(void *field, const char *v, int line, char *err, size_t errlen);
 /* int enum log_level by name. */

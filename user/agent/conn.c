@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 
 #include "addr.h"
 #include "conn.h"
@@ -36,9 +38,11 @@ struct conn {
 	enum conn_state state;
 	struct runtime *rt;		/* a reference, dropped at free */
 	const struct config_site *site;	/* in rt->cfg */
+	const struct config_upstream *up;	/* the site's, by ALPN */
 	SSL *ssl, *ussl;
 	struct sockaddr_storage peer, local;
 	char src[64];			/* "ip:port" for the log */
+	char conn_id[25];		/* log's conn=, PROXY v2 UNIQUE_ID */
 	struct flow_key key;
 	bool keyed, admitted;	/* admitted: in verified */
 	bool counted;			/* the handshake outcome is in the metrics */
@@ -57,6 +61,29 @@ long conn_active(void)
 }
 
 static void conn_close(struct conn *c, enum reason r, uint64_t now);
+
+/*
+ * A connection's id: a random number drawn once per process and a count,
+ * so ids never repeat across restarts and cost no entropy per connection.
+ */
+static void make_conn_id(char *buf, size_t len)
+{
+	static uint64_t boot, seq;
+	uint64_t b = __atomic_load_n(&boot, __ATOMIC_RELAXED);
+
+	while (!b) {
+		uint64_t r = 0;
+
+		if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+			r = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+		r |= 1;
+		__atomic_compare_exchange_n(&boot, &b, r, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+		b = __atomic_load_n(&boot, __ATOMIC_RELAXED);
+	}
+	snprintf(buf, len, "%016llx%08llx", (unsigned long long)b,
+		 (unsigned long long)(__atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED) & 0xffffffff));
+}
 
 /* Edge-triggered for the whole life: relay_pump does all it can per edge. */
 static int watch(struct conn *c, struct conn_handle *h)
@@ -86,6 +113,7 @@ struct conn *conn_new(int epfd, int fd, struct runtime *rt, uint64_t now)
 	    getsockname(fd, (struct sockaddr *)&c->local, &ll) < 0)
 		goto err;
 	addr_sockaddr_str((struct sockaddr *)&c->peer, c->src, sizeof(c->src));
+	make_conn_id(c->conn_id, sizeof(c->conn_id));
 	c->keyed = gatemap_flow_key(&c->key, (struct sockaddr *)&c->peer,
 				    (struct sockaddr *)&c->local) == 0;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -119,14 +147,14 @@ static void log_verify(struct conn *c, const char *result, enum reason r, uint64
 
 	log_msg(r == REASON_OK ? LOG_LVL_INFO : LOG_LVL_WARN,
 		"event=verify result=%s reason=%s site=%s src=%s sni=%s subject=%s issuer=%s "
-		"sha256=%s tls=%s resumed=%d ms=%.1f%s%s%s",
+		"sha256=%s tls=%s resumed=%d ms=%.1f conn=%s%s%s%s",
 		result, reason_name(r), c->site ? c->site->name : "-", c->src,
 		c->ssl && tls_sni(c->ssl) ? log_quote(tls_sni(c->ssl), sni, sizeof(sni)) : "-",
 		c->id.has_cert ? log_quote(c->id.subject, subj, sizeof(subj)) : "-",
 		c->id.has_cert ? log_quote(c->id.issuer, iss, sizeof(iss)) : "-",
 		c->id.has_cert ? c->id.sha256_hex : "-",
 		c->ssl && SSL_is_init_finished(c->ssl) ? SSL_get_version(c->ssl) : "-",
-		c->ssl ? SSL_session_reused(c->ssl) : 0, (now - c->t_accept) / 1e6,
+		c->ssl ? SSL_session_reused(c->ssl) : 0, (now - c->t_accept) / 1e6, c->conn_id,
 		c->res.detail[0] ? " detail=" : "",
 		c->res.detail[0] ? log_quote(c->res.detail, det, sizeof(det)) : "",
 		extra ? extra : "");
@@ -154,6 +182,7 @@ static void send_header(struct conn *c)
 		in.alpn = alpn;
 		in.alpn_len = alpn_len;
 		in.authority = tls_sni(c->ssl);
+		in.unique_id = c->conn_id;
 		in.client = PP2_CLIENT_SSL;
 		if (c->id.has_cert)
 			in.client |= SSL_session_reused(c->ssl) ? PP2_CLIENT_CERT_SESS
@@ -172,6 +201,18 @@ static void send_header(struct conn *c)
 	if (n < 0 || relay_queue(&c->relay, buf, n) < 0)
 		log_error("event=proxy_header site=%s src=%s error=\"does not fit\"",
 			  s->name, c->src);
+}
+
+/* A client that negotiated h2 goes to upstream_h2 (h2 is offered only then). */
+static const struct config_upstream *upstream_for(const struct conn *c)
+{
+	const unsigned char *alpn;
+	unsigned int len = 0;
+
+	SSL_get0_alpn_selected(c->ssl, &alpn, &len);
+	if (c->site->upstream_h2.host && len == 2 && !memcmp(alpn, "h2", 2))
+		return &c->site->upstream_h2;
+	return &c->site->upstream;
 }
 
 static void handshake_done(struct conn *c, uint64_t now)
@@ -199,20 +240,45 @@ static void handshake_done(struct conn *c, uint64_t now)
 		log_verify(c, "fail", r, now, " action=admit");
 	} else {
 		log_verify(c, "ok", r, now, NULL);
+		/* Only a verified certificate earns standing, not verify = off. */
+		if (c->id.has_cert && c->site->verify != CONFIG_VERIFY_OFF)
+			gateio_succeed(c->key.saddr, a->standing_ns);
 	}
 	if (c->keyed) {
 		gateio_admit(&c->key, c->site->id, c->id.has_cert ? c->id.sha256 : NULL);
 		c->admitted = true;
 	}
+	c->up = upstream_for(c);
 	c->last_io = now;
 	c->deadline = now + a->handshake_timeout_ns;	/* for the upstream connect */
 	send_header(c);
 	upstream_start(c, now);
 }
 
+/*
+ * Why a handshake failed, read before the error queue is drained: a peer
+ * that closed before sending a byte (a health check), an alert from the
+ * client (it refused our certificate), an SNI no site serves, or a
+ * protocol error.
+ */
+static enum reason handshake_failure(struct conn *c)
+{
+	unsigned long e = ERR_peek_error();
+
+	if (BIO_number_read(SSL_get_rbio(c->ssl)) == 0)
+		return REASON_NO_HELLO;
+	if (tls_unknown_sni(c->ssl))
+		return REASON_UNKNOWN_SNI;
+	/* A received alert is queued as reason SSL_AD_REASON_OFFSET + its code. */
+	if (e && ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)
+		return REASON_CLIENT_REFUSED;
+	return REASON_PROTOCOL_ERROR;
+}
+
 static void handshake_step(struct conn *c, uint64_t now)
 {
 	char errs[256];
+	enum reason r;
 	int rc;
 
 	ERR_clear_error();
@@ -226,16 +292,14 @@ static void handshake_step(struct conn *c, uint64_t now)
 	case SSL_ERROR_WANT_WRITE:
 		return;
 	default:
+		r = handshake_failure(c);
 		log_ssl_errors(errs, sizeof(errs));
 		snprintf(c->res.detail, sizeof(c->res.detail), "%.150s",
-			 errs[0] ? errs : rc == 0 ? "connection closed" : strerror(errno));
+			 errs[0] ? errs : rc == 0 || !errno ? "connection closed" : strerror(errno));
 		c->site = tls_site(c->ssl);
-		if (tls_unknown_sni(c->ssl)) {
+		if (r == REASON_UNKNOWN_SNI)
 			snprintf(c->res.detail, sizeof(c->res.detail), "no site for this SNI");
-			conn_close(c, REASON_UNKNOWN_SNI, now);
-			return;
-		}
-		conn_close(c, REASON_PROTOCOL_ERROR, now);
+		conn_close(c, r, now);
 	}
 }
 
@@ -251,7 +315,7 @@ static void pump(struct conn *c, uint64_t now);
 
 static void upstream_start(struct conn *c, uint64_t now)
 {
-	const struct config_addr *ua = &c->site->upstream.addr;
+	const struct config_addr *ua = &c->up->addr;
 	int one = 1;
 	int fd = socket(ua->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -310,8 +374,8 @@ static void upstream_connected(struct conn *c, uint64_t now)
 		upstream_fail(c, strerror(err), now);
 		return;
 	}
-	if (c->site->upstream.tls) {
-		c->ussl = tls_upstream_new(c->rt->tls, c->site->id, c->uh.fd);
+	if (c->up->tls) {
+		c->ussl = tls_upstream_new(c->rt->tls, c->site->id, c->up, c->uh.fd);
 		if (!c->ussl) {
 			upstream_fail(c, "cannot create the upstream TLS session", now);
 			return;
@@ -438,20 +502,52 @@ void conn_recheck(struct conn *c, struct runtime *rt)
 
 /* ---- the one close path ---- */
 
-static void penalize(struct conn *c, char *extra, size_t len)
+/*
+ * What a failed handshake costs its source, said in the log line's extra:
+ * nothing under verify = optional or when the failure was not the client's
+ * doing (a health check, the client refusing us, a handshake the gate's
+ * pending budget cut short); nothing but a log line and a count for a
+ * source in good standing or, unless penalize_allowed, one inside the
+ * enforced allowlist (that is the CDN); otherwise a failure counted
+ * towards a penalty.
+ */
+static void judge_failure(struct conn *c, enum reason r, char *extra, size_t len)
 {
 	const struct config_agent *a = &c->rt->cfg->agent;
+	const struct gatemap_penalty_rule rule = {
+		.after = a->penalty_after, .window_ns = a->penalty_window_ns,
+		.base_ns = a->penalty_ns, .max_ns = a->penalty_max_ns,
+	};
+	const __u8 *src = c->key.saddr;
 	struct penalty p;
 
-	if (config_exempt(c->rt->cfg, c->key.saddr)) {
+	if (c->site && c->site->verify == CONFIG_VERIFY_OPTIONAL) {
+		snprintf(extra, len, " penalty=optional");
+	} else if (!reason_is_clients_fault(r)) {
+		snprintf(extra, len, " penalty=none");
+	} else if (r == REASON_HANDSHAKE_TIMEOUT && gateio_budget_spent(&c->key)) {
+		snprintf(extra, len, " penalty=none note=\"cut short by the gate's pending budget\"");
+	} else if (config_exempt(c->rt->cfg, src)) {
 		snprintf(extra, len, " penalty=exempt");
-		return;
+	} else if (gateio_in_standing(src)) {
+		metrics_spared();
+		snprintf(extra, len, " action=spared standing=yes");
+	} else if (!a->penalize_allowed && gateio_allowlisted(src)) {
+		metrics_spared();
+		snprintf(extra, len, " action=spared allowlisted=yes");
+	} else {
+		switch (gateio_fail(src, &rule, &p)) {
+		case 1:
+			metrics_penalty();
+			snprintf(extra, len, " action=penalized penalty=%.0fs strikes=%u",
+				 (p.until_ns - gatemap_now_ns()) / 1e9, p.strikes);
+			break;
+		case 0:
+			snprintf(extra, len, " action=counted fails=%u/%u", p.fails,
+				 a->penalty_after);
+			break;
+		}
 	}
-	if (gateio_strike(c->key.saddr, a->penalty_ns, a->penalty_max_ns, &p) < 0)
-		return;
-	metrics_penalty();
-	snprintf(extra, len, " penalty=%.0fs strikes=%u",
-		 (p.until_ns - gatemap_now_ns()) / 1e9, p.strikes);
 }
 
 static void conn_close(struct conn *c, enum reason r, uint64_t now)
@@ -465,10 +561,7 @@ static void conn_close(struct conn *c, enum reason r, uint64_t now)
 	if (c->state == CONN_HANDSHAKE) {
 		/* A refused handshake: its verify line is the connection's line. */
 		if (reason_is_failure(r)) {
-			if (!c->site || c->site->verify != CONFIG_VERIFY_OPTIONAL)
-				penalize(c, extra, sizeof(extra));
-			else
-				snprintf(extra, sizeof(extra), " penalty=optional");
+			judge_failure(c, r, extra, sizeof(extra));
 			if (!c->counted)
 				metrics_handshake(c->site ? c->site->name : NULL, r,
 						  now - c->t_accept);
@@ -479,8 +572,9 @@ static void conn_close(struct conn *c, enum reason r, uint64_t now)
 	} else {
 		log_msg(r == REASON_UPSTREAM_ERROR || r == REASON_INTERNAL ? LOG_LVL_WARN
 									  : LOG_LVL_INFO,
-			"event=close reason=%s site=%s src=%s in=%llu out=%llu duration=%.3fs%s%s",
-			reason_name(r), c->site ? c->site->name : "-", c->src,
+			"event=close reason=%s site=%s src=%s conn=%s in=%llu out=%llu "
+			"duration=%.3fs%s%s",
+			reason_name(r), c->site ? c->site->name : "-", c->src, c->conn_id,
 			(unsigned long long)c->relay.in, (unsigned long long)c->relay.out,
 			(now - c->t_accept) / 1e9, c->res.detail[0] ? " detail=" : "",
 			c->res.detail[0] ? log_quote(c->res.detail, det, sizeof(det)) : "");

@@ -1,16 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The agent's use of the gate's maps; see gateio.h. The handle is published
- * once and never closed while workers run, so reads need no lock.
+ * once and never closed while workers run, so reads need no lock. The
+ * gate's settings (prefix lengths, budgets, flags) are read at open and
+ * at every sweep, so `aopgate set` reaches the agent within a second.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
+#include <bpf/bpf.h>
 
 #include "gatemap.h"
 #include "log.h"
 #include "gateio.h"
 
 static struct gatemap *gateio_gm;
+static struct gate_cfg gateio_cfg;
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void cfg_refresh(struct gatemap *gm)
+{
+	struct gate_cfg c;
+
+	if (gatemap_read_cfg(gm, &c))
+		return;
+	pthread_mutex_lock(&cfg_lock);
+	gateio_cfg = c;
+	pthread_mutex_unlock(&cfg_lock);
+}
+
+static struct gate_cfg cfg(void)
+{
+	struct gate_cfg c;
+
+	pthread_mutex_lock(&cfg_lock);
+	c = gateio_cfg;
+	pthread_mutex_unlock(&cfg_lock);
+	return c;
+}
 
 int gateio_open(const char *pin_root)
 {
@@ -26,6 +53,7 @@ int gateio_open(const char *pin_root)
 			  pin_root, log_quote(err, q, sizeof(q)));
 		return -1;
 	}
+	cfg_refresh(gm);
 	__atomic_store_n(&gateio_gm, gm, __ATOMIC_RELEASE);
 	log_info("event=maps result=ok pin_root=%s", pin_root);
 	return 0;
@@ -66,18 +94,72 @@ void gateio_linger(const struct flow_key *key, __u64 ns)
 		log_error("event=linger result=fail error=\"%s\"", strerror(-rc));
 }
 
-int gateio_strike(const __u8 src[16], __u64 base_ns, __u64 max_ns, struct penalty *out)
+static void src_key(const __u8 src[16], struct src_key *key)
 {
+	struct gate_cfg c = cfg();
+
+	gatemap_src_prefix(&c, src, key);
+}
+
+int gateio_fail(const __u8 src[16], const struct gatemap_penalty_rule *rule,
+		struct penalty *out)
+{
+	struct src_key key;
 	int rc;
 
 	if (!gm())
 		return -1;
-	rc = gatemap_penalize(gm(), src, base_ns, max_ns, out);
+	src_key(src, &key);
+	rc = gatemap_fail(gm(), &key, rule, out);
 	if (rc < 0) {
 		log_error("event=penalty result=fail error=\"%s\"", strerror(-rc));
 		return -1;
 	}
-	return 0;
+	return rc;
+}
+
+void gateio_succeed(const __u8 src[16], __u64 standing_ns)
+{
+	struct src_key key;
+	int rc;
+
+	if (!gm())
+		return;
+	src_key(src, &key);
+	rc = gatemap_succeed(gm(), &key, standing_ns);
+	if (rc < 0)
+		log_error("event=standing result=fail error=\"%s\"", strerror(-rc));
+}
+
+bool gateio_in_standing(const __u8 src[16])
+{
+	struct src_key key;
+
+	if (!gm())
+		return false;
+	src_key(src, &key);
+	return gatemap_in_standing(gm(), &key) > 0;
+}
+
+bool gateio_allowlisted(const __u8 src[16])
+{
+	struct allow_key ak = { .prefixlen = 128 };
+	__u8 one;
+
+	if (!gm() || !(cfg().flags & GATE_F_ALLOWLIST))
+		return false;
+	memcpy(ak.addr, src, sizeof(ak.addr));
+	return bpf_map_lookup_elem(gatemap_fd(gm(), GM_ALLOW_SRC), &ak, &one) == 0;
+}
+
+bool gateio_budget_spent(const struct flow_key *key)
+{
+	struct gate_cfg c = cfg();
+	struct pending_flow pf;
+
+	if (!gm() || bpf_map_lookup_elem(gatemap_fd(gm(), GM_PENDING), key, &pf))
+		return false;
+	return pf.packets > c.pending_max_packets || pf.bytes > c.pending_max_bytes;
 }
 
 int gateio_sweep(bool all)
@@ -86,6 +168,7 @@ int gateio_sweep(bool all)
 
 	if (!gm())
 		return -1;
+	cfg_refresh(gm());
 	rc = gatemap_sweep(gm(), all);
 	if (rc < 0)
 		log_error("event=sweep result=fail error=\"%s\"", strerror(-rc));

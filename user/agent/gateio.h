@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include "aopgate.h"
+#include "gatemap.h"
 
 /*
  * gateio_open(pin_root): opens the pinned maps (once; later calls are no-ops).
@@ -27,12 +28,33 @@ void gateio_admit(const struct flow_key *key, __u32 site_id, const unsigned char
 void gateio_linger(const struct flow_key *key, __u64 ns);
 
 /*
- * gateio_strike(src, base_ns, max_ns, out): a strike for src (see
- * gatemap_penalize). Returns 0 with out filled, or -1 (not open, error).
+ * gateio_fail(src, rule, out): counts a failed handshake of src's prefix
+ * (see gatemap_fail). Returns 1 if the prefix is penalized now, 0 if the
+ * failure was only counted, -1 if the maps are not open or on error.
  */
-int gateio_strike(const __u8 src[16], __u64 base_ns, __u64 max_ns, struct penalty *out);
+int gateio_fail(const __u8 src[16], const struct gatemap_penalty_rule *rule,
+		struct penalty *out);
 
-/* gateio_sweep(all): removes expired (all: every) verified entry; the count or -1. */
+/* gateio_succeed(src, standing_ns): src's prefix verified; see gatemap_succeed. */
+void gateio_succeed(const __u8 src[16], __u64 standing_ns);
+
+/* gateio_in_standing(src): whether src's prefix is in good standing now. */
+bool gateio_in_standing(const __u8 src[16]);
+
+/* gateio_allowlisted(src): the allowlist is enforced and src is inside it. */
+bool gateio_allowlisted(const __u8 src[16]);
+
+/*
+ * gateio_budget_spent(key): whether the gate holds the flow as pending
+ * over its packet or byte budget, so its packets are being dropped (a
+ * handshake that then times out was cut short by the gate).
+ */
+bool gateio_budget_spent(const struct flow_key *key);
+
+/*
+ * gateio_sweep(all): removes expired (all: every) verified entry and
+ * rereads the gate's settings; the count or -1.
+ */
 int gateio_sweep(bool all);
 
 /* gateio_stats(sum): the datapath counters. 0, or -1 if not open. */

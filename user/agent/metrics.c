@@ -34,7 +34,7 @@ static uint64_t lat_buckets[N_LE + 1], lat_count;
 static double lat_sum;
 static uint64_t closes[REASON_MAX];
 static int64_t active;
-static uint64_t bytes_in, bytes_out, penalties, reloads_ok, reloads_fail;
+static uint64_t bytes_in, bytes_out, penalties, spared, reloads_ok, reloads_fail;
 
 void metrics_handshake(const char *site, enum reason r, uint64_t ns)
 {
@@ -84,6 +84,11 @@ void metrics_bytes(uint64_t in, uint64_t out)
 void metrics_penalty(void)
 {
 	__atomic_add_fetch(&penalties, 1, __ATOMIC_RELAXED);
+}
+
+void metrics_spared(void)
+{
+	__atomic_add_fetch(&spared, 1, __ATOMIC_RELAXED);
 }
 
 void metrics_reload(int ok)
@@ -167,9 +172,13 @@ int metrics_render(char **buf, size_t *len)
 		"aopgate_relay_bytes_total{direction=\"in\"} %llu\n"
 		"aopgate_relay_bytes_total{direction=\"out\"} %llu\n",
 		(unsigned long long)ld(&bytes_in), (unsigned long long)ld(&bytes_out));
-	fprintf(f, "# HELP aopgate_penalties_total Strikes written to the penalty map.\n"
+	fprintf(f, "# HELP aopgate_penalties_total Penalties written to the penalty map.\n"
 		"# TYPE aopgate_penalties_total counter\naopgate_penalties_total %llu\n",
 		(unsigned long long)ld(&penalties));
+	fprintf(f, "# HELP aopgate_spared_total Failed handshakes not counted against their "
+		"source: in good standing or inside the enforced allowlist.\n"
+		"# TYPE aopgate_spared_total counter\naopgate_spared_total %llu\n",
+		(unsigned long long)ld(&spared));
 	fprintf(f, "# HELP aopgate_reloads_total Reloads, by result.\n"
 		"# TYPE aopgate_reloads_total counter\n"
 		"aopgate_reloads_total{result=\"ok\"} %llu\n"

@@ -25,8 +25,11 @@ void metrics_active(int delta);
 /* metrics_bytes(in, out): bytes relayed client->upstream and back. */
 void metrics_bytes(uint64_t in, uint64_t out);
 
-/* metrics_penalty(): a strike was written to the penalty map. */
+/* metrics_penalty(): a source was penalized. */
 void metrics_penalty(void);
+
+/* metrics_spared(): a failure from a source in good standing or allowlisted. */
+void metrics_spared(void);
 
 /* metrics_reload(ok): a reload attempt and its outcome. */
 void metrics_reload(int ok);

@@ -148,6 +148,11 @@ int proxyproto_v2(uint8_t *buf, size_t cap, const struct proxyproto_info *info)
 		put_tlv(&b, PP2_TYPE_ALPN, info->alpn, info->alpn_len);
 	if (info->authority && *info->authority)
 		put_tlv(&b, PP2_TYPE_AUTHORITY, info->authority, strlen(info->authority));
+	if (info->unique_id && *info->unique_id) {
+		if (strlen(info->unique_id) > 128)
+			return -1;
+		put_tlv(&b, PP2_TYPE_UNIQUE_ID, info->unique_id, strlen(info->unique_id));
+	}
 	if (info->ssl) {
 		put8(&b, PP2_TYPE_SSL);
 		ssl_off = b.len;

@@ -19,6 +19,7 @@
 /* TLV types and SSL sub-types of spec section 2.2.x. */
 #define PP2_TYPE_ALPN            0x01
 #define PP2_TYPE_AUTHORITY       0x02
+#define PP2_TYPE_UNIQUE_ID       0x05	/* at most 128 bytes (spec 2.2.4) */
 #define PP2_TYPE_SSL             0x20
 #define PP2_SUBTYPE_SSL_VERSION  0x21
 #define PP2_SUBTYPE_SSL_CN       0x22
@@ -34,6 +35,7 @@ struct proxyproto_info {
 	const struct sockaddr *src;	/* the client */
 	const struct sockaddr *dst;	/* the address it connected to */
 	const char *authority;		/* SNI */
+	const char *unique_id;		/* the connection's id in the agent's log */
 	const unsigned char *alpn;
 	size_t alpn_len;
 	bool ssl;			/* emit PP2_TYPE_SSL at all */
@@ -56,7 +58,8 @@ int proxyproto_v1(char *buf, size_t cap, const struct sockaddr *src,
 /*
  * proxyproto_v2(buf, cap, info): writes a v2 PROXY header with the TLVs
  * info asks for. IPv4-mapped IPv6 addresses are sent as TCP over IPv4.
- * Returns its length, or -1 if it does not fit cap or a TLV exceeds 65535.
+ * Returns its length, or -1 if it does not fit cap, a TLV exceeds 65535 or
+ * the unique id 128 bytes.
  */
 int proxyproto_v2(uint8_t *buf, size_t cap, const struct proxyproto_info *info);
 

@@ -15,6 +15,8 @@ static const char *const reason_names[REASON_MAX] = {
 	[REASON_UNKNOWN_SNI] = "unknown_sni",
 	[REASON_HANDSHAKE_TIMEOUT] = "handshake_timeout",
 	[REASON_PROTOCOL_ERROR] = "protocol_error",
+	[REASON_NO_HELLO] = "no_hello",
+	[REASON_CLIENT_REFUSED] = "client_refused",
 	[REASON_UPSTREAM_ERROR] = "upstream_error",
 	[REASON_DONE] = "done",
 	[REASON_CLIENT_RESET] = "client_reset",
@@ -33,4 +35,9 @@ const char *reason_name(enum reason r)
 bool reason_is_failure(enum reason r)
 {
 	return r > REASON_OK && r < REASON_N_FAILURES;
+}
+
+bool reason_is_clients_fault(enum reason r)
+{
+	return reason_is_failure(r) && r != REASON_NO_HELLO && r != REASON_CLIENT_REFUSED;
 }

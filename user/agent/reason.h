@@ -11,7 +11,7 @@
 
 enum reason {
 	REASON_OK = 0,
-	/* Handshake failures: the source gets a strike. */
+	/* Handshake failures; all but the last two count against the source. */
 	REASON_NO_CERT,
 	REASON_UNKNOWN_CA,
 	REASON_EXPIRED,
@@ -23,6 +23,8 @@ enum reason {
 	REASON_UNKNOWN_SNI,
 	REASON_HANDSHAKE_TIMEOUT,
 	REASON_PROTOCOL_ERROR,
+	REASON_NO_HELLO,	/* closed before a byte of ClientHello: a health check */
+	REASON_CLIENT_REFUSED,	/* the client sent an alert: it refused our certificate */
 	REASON_N_FAILURES,	/* marks the end of the failures */
 	/* Closes of a verified connection: no strike. */
 	REASON_UPSTREAM_ERROR = REASON_N_FAILURES,
@@ -39,7 +41,10 @@ enum reason {
 /* reason_name(r): the log/metrics name, e.g. "unknown_ca"; "?" if invalid. */
 const char *reason_name(enum reason r);
 
-/* reason_is_failure(r): whether r is a handshake failure (worth a strike). */
+/* reason_is_failure(r): whether r ends a handshake that did not succeed. */
 bool reason_is_failure(enum reason r);
+
+/* reason_is_clients_fault(r): a failure that counts towards a penalty. */
+bool reason_is_clients_fault(enum reason r);
 
 #endif

@@ -282,17 +282,32 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/*
+ * The site's ALPN list, in wire format. h2 is offered only with an
+ * upstream_h2 to take it (an HTTP/1.1 origin cannot read h2); a site with
+ * upstream_h2 and no alpn offers h2 and http/1.1.
+ */
 static int build_alpn(struct tls_site *ts, const struct config_site *s, struct tls_err *e)
 {
-	for (size_t i = 0; i < s->alpn.n; i++) {
-		size_t l = strlen(s->alpn.v[i]);
+	static char *const both[] = { "h2", "http/1.1" };
+	const struct config_strs def = { (char **)both, 2 };
+	const struct config_strs *list = s->alpn.n || !s->upstream_h2.host ? &s->alpn : &def;
 
+	for (size_t i = 0; i < list->n; i++) {
+		const char *name = list->v[i];
+		size_t l = strlen(name);
+
+		if (!strcmp(name, "h2") && !s->upstream_h2.host) {
+			log_warn("event=config site=%s note=\"alpn lists h2 but the site has no "
+				 "upstream_h2: h2 is not offered\"", s->name);
+			continue;
+		}
 		if (l == 0 || l > 255 || ts->alpn_len + 1 + l > sizeof(ts->alpn)) {
 			bad(e, s->line, "site %s: alpn list too long", s->name);
 			return -1;
 		}
 		ts->alpn[ts->alpn_len++] = l;
-		memcpy(ts->alpn + ts->alpn_len, s->alpn.v[i], l);
+		memcpy(ts->alpn + ts->alpn_len, name, l);
 		ts->alpn_len += l;
 	}
 	if (ts->alpn_len)
@@ -328,7 +343,7 @@ static int build_site(struct tls *t, const struct config_site *s, struct tls_err
 		if (s->crl.path && load_crl(store, &s->crl, e) < 0)
 			return -1;
 	}
-	if (!s->upstream.tls)
+	if (!s->upstream.tls && !s->upstream_h2.tls)
 		return 0;
 	ts->up = SSL_CTX_new(TLS_client_method());
 	if (!ts->up) {
@@ -505,7 +520,8 @@ X509_STORE *tls_site_store(struct tls *t, uint32_t site_id)
 	return SSL_CTX_get_cert_store(t->sites[site_id - 1].ctx);
 }
 
-SSL *tls_upstream_new(struct tls *t, uint32_t site_id, int fd)
+SSL *tls_upstream_new(struct tls *t, uint32_t site_id, const struct config_upstream *u,
+		       int fd)
 {
 	const struct config_site *s = config_site_by_id(t->cfg, site_id);
 	unsigned char ip[16];
@@ -517,15 +533,14 @@ SSL *tls_upstream_new(struct tls *t, uint32_t site_id, int fd)
 	ssl = SSL_new(t->sites[site_id - 1].up);
 	if (!ssl || SSL_set_fd(ssl, fd) != 1)
 		goto err;
-	is_ip = inet_pton(AF_INET, s->upstream.host, ip) == 1 ||
-		inet_pton(AF_INET6, s->upstream.host, ip) == 1;
-	if (!is_ip && SSL_set_tlsext_host_name(ssl, s->upstream.host) != 1)
+	is_ip = inet_pton(AF_INET, u->host, ip) == 1 || inet_pton(AF_INET6, u->host, ip) == 1;
+	if (!is_ip && SSL_set_tlsext_host_name(ssl, u->host) != 1)
 		goto err;
 	if (s->upstream_ca.path) {
 		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
 
-		if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, s->upstream.host) != 1
-			  : SSL_set1_host(ssl, s->upstream.host) != 1)
+		if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, u->host) != 1
+			  : SSL_set1_host(ssl, u->host) != 1)
 			goto err;
 	}
 	SSL_set_connect_state(ssl);

@@ -55,11 +55,13 @@ const char *tls_sni(SSL *ssl);
 X509_STORE *tls_site_store(struct tls *t, uint32_t site_id);
 
 /*
- * tls_upstream_new(t, site_id, fd): a client SSL to the site's tls://
- * upstream on fd, with SNI and, when upstream_ca is set, host checking.
+ * tls_upstream_new(t, site_id, u, fd): a client SSL to the site's tls://
+ * upstream u (upstream or upstream_h2) on fd, with SNI and, when
+ * upstream_ca is set, host checking.
  * Returns NULL on failure.
  */
-SSL *tls_upstream_new(struct tls *t, uint32_t site_id, int fd);
+SSL *tls_upstream_new(struct tls *t, uint32_t site_id, const struct config_upstream *u,
+		       int fd);
 
 /* tls_tickets_rotate(): a new current ticket key; the old one still decrypts. */
 void tls_tickets_rotate(void);

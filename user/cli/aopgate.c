@@ -26,11 +26,11 @@ static const char usage[] =
 	"  attach -i IFACE [-m auto|native|generic|tc] [--gate-ports 443,...]\n"
 	"         [--backend-ports 8080,...] [--mode monitor|enforce] [--force]\n"
 	"         [--max-flows N] [--max-pending N] [--max-penalty N]\n"
-	"         [--max-sources N] [--max-allow N]\n"
+	"         [--max-sources N] [--max-allow N] [--max-deny N]\n"
 	"  detach -i IFACE [--purge]\n"
 	"  status [--json]                  attachments, mode, knobs, counters\n"
 	"  flows  [--json]                  verified and pending flows\n"
-	"  deny   add ADDR [--for DURATION] | del ADDR | list [--json]\n"
+	"  deny   add CIDR [--for DURATION] | del CIDR | list [--json]\n"
 	"  allow  add CIDR | del CIDR | list [--json] | load FILE | clear\n"
 	"  mode   monitor | enforce\n"
 	"  set    KEY VALUE                 a runtime setting (below)\n"
@@ -97,41 +97,79 @@ static int verb_detach(struct cli *c, const char *ifname, bool purge)
 	return detach_run(ifname, c->pin_root, purge) ? 1 : 0;
 }
 
+/* Sets or clears GATE_F_DENY, which tells the gate to look sources up in deny. */
+static int deny_flag(struct gatemap *gm)
+{
+	struct allow_key k;
+	struct gate_cfg cfg;
+	bool any = bpf_map_get_next_key(gatemap_fd(gm, GM_DENY), NULL, &k) == 0;
+
+	if (gatemap_read_cfg(gm, &cfg))
+		return -1;
+	if (!!(cfg.flags & GATE_F_DENY) == any)
+		return 0;
+	cfg.flags = any ? cfg.flags | GATE_F_DENY : cfg.flags & ~GATE_F_DENY;
+	return gatemap_write_cfg(gm, &cfg);
+}
+
+/*
+ * `deny add CIDR [--for D]` writes the operator's deny map, which nothing
+ * else writes and nothing evicts; `deny del` removes an operator deny and
+ * any penalty the agent gave the address's prefix.
+ */
 static int verb_deny(struct cli *c, uint64_t for_ns)
 {
 	struct gatemap *gm;
-	struct src_key key;
-	struct penalty p = {};
+	struct allow_key key;
+	struct src_key src;
+	struct gate_cfg cfg;
+	struct deny d;
+	bool found;
 	int fd, ret = 1;
 
 	if (c->argc >= 1 && !strcmp(c->argv[0], "list"))
-		return show_penalties(c->pin_root, c->json) ? 1 : 0;
+		return need_args(c, 1, "usage: aopgate deny list [--json]") ? 2 :
+		       show_penalties(c->pin_root, c->json) ? 1 : 0;
 	if (c->argc != 2 || (strcmp(c->argv[0], "add") && strcmp(c->argv[0], "del"))) {
-		cli_err("usage: aopgate deny add ADDR [--for DURATION] | del ADDR | list");
-		return 1;
+		cli_err("usage: aopgate deny add CIDR [--for DURATION] | del CIDR | list");
+		return 2;
 	}
-	if (addr_parse(c->argv[1], key.addr)) {
-		cli_err("not an IP address: %s", c->argv[1]);
-		return 1;
+	if (addr_cidr_parse(c->argv[1], &key)) {
+		cli_err("not an IP address or CIDR (host bits zero): %s", c->argv[1]);
+		return 2;
 	}
 	gm = maps(c);
 	if (!gm)
 		return 1;
-	fd = gatemap_fd(gm, GM_PENALTY);
+	fd = gatemap_fd(gm, GM_DENY);
 	if (!strcmp(c->argv[0], "del")) {
-		if (bpf_map_delete_elem(fd, &key))
+		found = bpf_map_delete_elem(fd, &key) == 0;
+		if (key.prefixlen == 128 && gatemap_read_cfg(gm, &cfg) == 0) {
+			gatemap_src_prefix(&cfg, key.addr, &src);
+			found |= bpf_map_delete_elem(gatemap_fd(gm, GM_PENALTY), &src) == 0;
+		}
+		if (!found)
 			cli_err("%s is not denied", c->argv[1]);
+		else if (deny_flag(gm))
+			cli_err("cannot write gate_cfg: %s", strerror(errno));
 		else
 			ret = 0;
 		goto out;
 	}
-	bpf_map_lookup_elem(fd, &key, &p);
-	p.strikes++;
-	p.until_ns = for_ns == AOPGATE_FOREVER ? AOPGATE_FOREVER : gatemap_now_ns() + for_ns;
-	if (bpf_map_update_elem(fd, &key, &p, BPF_ANY))
-		cli_err("cannot deny %s: %s", c->argv[1], strerror(errno));
-	else
+	d.added_ns = gatemap_now_ns();
+	d.until_ns = for_ns == AOPGATE_FOREVER ? AOPGATE_FOREVER : d.added_ns + for_ns;
+	if (bpf_map_update_elem(fd, &key, &d, BPF_ANY)) {
+		if (errno == ENOSPC || errno == E2BIG)
+			cli_err("cannot deny %s: the deny map is full (%s); remove denies, or "
+				"detach --purge and attach with a larger --max-deny", c->argv[1],
+				strerror(errno));
+		else
+			cli_err("cannot deny %s: %s", c->argv[1], strerror(errno));
+	} else if (deny_flag(gm)) {
+		cli_err("cannot write gate_cfg: %s", strerror(errno));
+	} else {
 		ret = 0;
+	}
 out:
 	gatemap_close(gm);
 	return ret;
@@ -322,7 +360,7 @@ out:
 enum {
 	OPT_PIN_ROOT = 256, OPT_JSON, OPT_GATE_PORTS, OPT_BACKEND_PORTS,
 	OPT_MODE, OPT_FORCE, OPT_PURGE, OPT_FOR, OPT_MAX_FLOWS, OPT_MAX_PENDING,
-	OPT_MAX_PENALTY, OPT_MAX_SOURCES, OPT_MAX_ALLOW,
+	OPT_MAX_PENALTY, OPT_MAX_SOURCES, OPT_MAX_ALLOW, OPT_MAX_DENY,
 };
 
 static const struct option options[] = {
@@ -342,6 +380,7 @@ static const struct option options[] = {
 	{ "max-penalty", required_argument, NULL, OPT_MAX_PENALTY },
 	{ "max-sources", required_argument, NULL, OPT_MAX_SOURCES },
 	{ "max-allow", required_argument, NULL, OPT_MAX_ALLOW },
+	{ "max-deny", required_argument, NULL, OPT_MAX_DENY },
 	{ 0 },
 };
 
@@ -443,6 +482,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_MAX_ALLOW:
 			if (size_opt("max-allow", optarg, &ao.max_allow))
+				return 2;
+			break;
+		case OPT_MAX_DENY:
+			if (size_opt("max-deny", optarg, &ao.max_deny))
 				return 2;
 			break;
 		default:

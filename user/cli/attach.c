@@ -383,7 +383,8 @@ int attach_run(const struct attach_opts *o)
 	    size_map(skel->maps.pending, o->pin_root, o->max_pending) ||
 	    size_map(skel->maps.penalty, o->pin_root, o->max_penalty) ||
 	    size_map(skel->maps.syn_rl, o->pin_root, o->max_syn_rl) ||
-	    size_map(skel->maps.allow_src, o->pin_root, o->max_allow))
+	    size_map(skel->maps.allow_src, o->pin_root, o->max_allow) ||
+	    size_map(skel->maps.deny, o->pin_root, o->max_deny))
 		goto err;
 	/* Only the entry point this attachment uses needs loading. */
 	bpf_program__set_autoload(o->mode == ATTACH_TC ? skel->progs.gate_xdp

@@ -23,7 +23,7 @@ struct attach_opts {
 	enum attach_mode mode;
 	bool force;		/* replace another XDP program on the interface */
 	/* Map sizes; 0 keeps the existing maps' size or the default. */
-	__u32 max_verified, max_pending, max_penalty, max_syn_rl, max_allow;
+	__u32 max_verified, max_pending, max_penalty, max_syn_rl, max_allow, max_deny;
 	/* Port roles; NULL keeps the existing table (443 on first attach). */
 	const __u16 *gate_ports, *backend_ports;
 	int n_gate_ports, n_backend_ports;

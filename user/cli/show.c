@@ -69,7 +69,7 @@ static void print_ports(struct gatemap *gm, __u32 role, bool json)
 
 /* The maps whose fill status shows. */
 static const enum gatemap_id fill[] = {
-	GM_VERIFIED, GM_PENDING, GM_PENALTY, GM_ALLOW_SRC, GM_SYN_RL,
+	GM_VERIFIED, GM_PENDING, GM_PENALTY, GM_STANDING, GM_DENY, GM_ALLOW_SRC, GM_SYN_RL,
 };
 
 int show_status(const char *pin_root, bool json)
@@ -154,6 +154,7 @@ int show_status(const char *pin_root, bool json)
 struct listing {
 	bool json, first;
 	__u64 now;
+	struct gate_cfg cfg;	/* for the prefix lengths of penalties */
 };
 
 static void json_sep(struct listing *l)
@@ -252,28 +253,67 @@ int show_flows(const char *pin_root, bool json)
 	return 0;
 }
 
+/* "a.b.c.d", "2001:db8::/64": a prefix, its length only when not a host. */
+static const char *prefix_str(const __u8 addr[16], __u32 prefixlen, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	bool v4 = addr_is_v4(addr);
+	__u32 bits = v4 ? prefixlen - 96 : prefixlen;
+
+	addr_str(addr, a, sizeof(a));
+	if (prefixlen >= 128)
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s/%u", a, bits);
+	return buf;
+}
+
+/* One row of `deny list`: an operator's deny or an agent's penalty. */
+static void deny_row(struct listing *l, const char *source, const char *kind,
+		     long long strikes, __u64 until_ns)
+{
+	char left[32];
+
+	if (until_ns == AOPGATE_FOREVER)
+		snprintf(left, sizeof(left), "forever");
+	else
+		duration_str(until_ns - l->now, left, sizeof(left));
+	if (l->json) {
+		json_sep(l);
+		printf("{\"source\": \"%s\", \"kind\": \"%s\", \"strikes\": %lld, "
+		       "\"remaining_ns\": %lld}", source, kind, strikes,
+		       until_ns == AOPGATE_FOREVER ? -1 : (long long)(until_ns - l->now));
+	} else if (strikes < 0) {
+		printf("%-43s %-8s %8s %s\n", source, kind, "-", left);
+	} else {
+		printf("%-43s %-8s %8lld %s\n", source, kind, strikes, left);
+	}
+}
+
+static int show_deny(const void *key, const void *value, void *ctx)
+{
+	const struct allow_key *k = key;
+	const struct deny *d = value;
+	struct listing *l = ctx;
+	char src[INET6_ADDRSTRLEN + 8];
+
+	if (d->until_ns > l->now)
+		deny_row(l, prefix_str(k->addr, k->prefixlen, src, sizeof(src)), "operator",
+			 -1, d->until_ns);
+	return 0;
+}
+
 static int show_penalty(const void *key, const void *value, void *ctx)
 {
 	const struct penalty *p = value;
 	const struct src_key *k = key;
 	struct listing *l = ctx;
-	char a[INET6_ADDRSTRLEN], left[32];
+	char src[INET6_ADDRSTRLEN + 8];
+	__u32 bits = addr_is_v4(k->addr) ? 96 + l->cfg.penalty_prefix4 : l->cfg.penalty_prefix6;
 
-	if (p->until_ns <= l->now)
-		return 0;
-	addr_str(k->addr, a, sizeof(a));
-	if (p->until_ns == AOPGATE_FOREVER)
-		snprintf(left, sizeof(left), "forever");
-	else
-		duration_str(p->until_ns - l->now, left, sizeof(left));
-	if (l->json) {
-		json_sep(l);
-		printf("{\"source\": \"%s\", \"strikes\": %u, \"remaining_ns\": %lld}",
-		       a, p->strikes,
-		       p->until_ns == AOPGATE_FOREVER ? -1 : (long long)(p->until_ns - l->now));
-	} else {
-		printf("%-40s %8u %s\n", a, p->strikes, left);
-	}
+	if (p->until_ns > l->now)
+		deny_row(l, prefix_str(k->addr, bits, src, sizeof(src)), "penalty",
+			 p->strikes, p->until_ns);
 	return 0;
 }
 
@@ -318,11 +358,26 @@ static int show_list(const char *pin_root, bool json, enum gatemap_id id,
 
 int show_penalties(const char *pin_root, bool json)
 {
-	char header[64];
+	struct listing l = { .json = json, .first = true, .now = gatemap_now_ns() };
+	struct gatemap *gm = open_maps(pin_root);
 
-	snprintf(header, sizeof(header), "%-40s %8s %s", "source", "strikes",
-		 "remaining");
-	return show_list(pin_root, json, GM_PENALTY, show_penalty, header);
+	if (!gm)
+		return -1;
+	if (gatemap_read_cfg(gm, &l.cfg)) {
+		cli_err("cannot read gate_cfg: %s", strerror(errno));
+		gatemap_close(gm);
+		return -1;
+	}
+	if (json)
+		printf("[");
+	else
+		printf("%-43s %-8s %8s %s\n", "source", "kind", "strikes", "remaining");
+	gatemap_each(gm, GM_DENY, show_deny, &l);
+	gatemap_each(gm, GM_PENALTY, show_penalty, &l);
+	if (json)
+		printf("]\n");
+	gatemap_close(gm);
+	return 0;
 }
 
 int show_allowlist(const char *pin_root, bool json)

@@ -27,6 +27,8 @@ static const char *const map_names[GM_N_MAPS] = {
 	[GM_PORTS] = AOPGATE_MAP_PORTS,
 	[GM_GATE_CFG] = AOPGATE_MAP_GATE_CFG,
 	[GM_STATS] = AOPGATE_MAP_STATS,
+	[GM_STANDING] = AOPGATE_MAP_STANDING,
+	[GM_DENY] = AOPGATE_MAP_DENY,
 };
 
 #define NAME(id, name) name,
@@ -219,34 +221,88 @@ int gatemap_sweep(struct gatemap *gm, bool all)
 	return err ? err : n;
 }
 
-int gatemap_penalize(struct gatemap *gm, const __u8 src[16], __u64 base_ns,
-		     __u64 max_ns, struct penalty *out)
+void gatemap_src_prefix(const struct gate_cfg *cfg, const __u8 addr[16], struct src_key *key)
 {
-	struct src_key key;
-	struct penalty p = {};
-	__u64 now = gatemap_now_ns(), dur = base_ns;
-	int fd = gm->fd[GM_PENALTY];
+	bool v4 = addr_is_v4(addr);
+	__u32 bits = v4 ? 96 + cfg->penalty_prefix4 : cfg->penalty_prefix6;
 
-	memcpy(key.addr, src, sizeof(key.addr));
-	/*
-	 * Strikes accumulate while the source keeps failing: a strike within
-	 * max_ns of the last penalty's end doubles the next one; a source
-	 * that stayed quiet longer starts over.
-	 */
-	if (!bpf_map_lookup_elem(fd, &key, &p) && now < p.until_ns + max_ns)
-		p.strikes++;
-	else
-		p.strikes = 1;
-	for (__u32 i = 1; i < p.strikes && dur < max_ns; i++)
-		dur *= 2;
-	if (dur > max_ns)
-		dur = max_ns;
-	p.until_ns = now + dur;
-	if (bpf_map_update_elem(fd, &key, &p, BPF_ANY))
+	/* The gate's rule (src_prefix in gate.bpf.c): unset is the whole address. */
+	if (bits > 128 || (v4 && bits == 96) || bits == 0)
+		bits = 128;
+	for (__u32 i = 0; i < 16; i++) {
+		__u8 b = addr[i];
+
+		if (bits <= i * 8)
+			b = 0;
+		else if (bits < i * 8 + 8)
+			b &= (__u8)(0xff << (i * 8 + 8 - bits));
+		key->addr[i] = b;
+	}
+}
+
+int gatemap_fail(struct gatemap *gm, const struct src_key *src,
+		 const struct gatemap_penalty_rule *rule, struct penalty *out)
+{
+	int fd = gm->fd[GM_PENALTY];
+	struct penalty p = {};
+	__u64 now = gatemap_now_ns(), dur = rule->base_ns;
+	bool found = bpf_map_lookup_elem(fd, src, &p) == 0;
+
+	/* A run of failures starts afresh once its window has passed. */
+	if (!found || now - p.window_ns > rule->window_ns) {
+		p.window_ns = now;
+		p.fails = 0;
+	}
+	p.fails++;
+	if (p.fails >= rule->after && p.until_ns <= now) {
+		/*
+		 * Penalties accumulate while the prefix keeps failing: one
+		 * within max_ns of the last one's end doubles the next; a
+		 * prefix that stayed quiet longer starts over.
+		 */
+		if (p.strikes && now < p.until_ns + rule->max_ns)
+			p.strikes++;
+		else
+			p.strikes = 1;
+		for (__u32 i = 1; i < p.strikes && dur < rule->max_ns; i++)
+			dur *= 2;
+		if (dur > rule->max_ns)
+			dur = rule->max_ns;
+		p.until_ns = now + dur;
+		p.fails = 0;
+		p.window_ns = now;
+	}
+	if (bpf_map_update_elem(fd, src, &p, BPF_ANY))
 		return -errno;
 	if (out)
 		*out = p;
+	return p.until_ns > now;
+}
+
+int gatemap_succeed(struct gatemap *gm, const struct src_key *src, __u64 standing_ns)
+{
+	int fd = gm->fd[GM_STANDING];
+	struct standing st = {};
+	__u64 now = gatemap_now_ns();
+
+	if (bpf_map_lookup_elem(fd, src, &st) || st.until_ns <= now)
+		st.since_ns = now;
+	st.until_ns = now + standing_ns;
+	if (bpf_map_update_elem(fd, src, &st, BPF_ANY))
+		return -errno;
+	/* A verified handshake proves the prefix holds a puller. */
+	if (bpf_map_delete_elem(gm->fd[GM_PENALTY], src) && errno != ENOENT)
+		return -errno;
 	return 0;
+}
+
+int gatemap_in_standing(struct gatemap *gm, const struct src_key *src)
+{
+	struct standing st;
+
+	if (bpf_map_lookup_elem(gm->fd[GM_STANDING], src, &st))
+		return errno == ENOENT ? 0 : -errno;
+	return st.until_ns > gatemap_now_ns();
 }
 
 int gatemap_read_cfg(struct gatemap *gm, struct gate_cfg *cfg)

@@ -19,6 +19,8 @@ enum gatemap_id {
 	GM_PORTS,
 	GM_GATE_CFG,
 	GM_STATS,
+	GM_STANDING,
+	GM_DENY,
 	GM_N_MAPS,
 };
 
@@ -82,12 +84,42 @@ int gatemap_linger(struct gatemap *gm, const struct flow_key *key,
 int gatemap_sweep(struct gatemap *gm, bool all);
 
 /*
- * gatemap_penalize(gm, src, base_ns, max_ns, out): adds a strike to src;
- * the penalty lasts base_ns doubled per earlier unexpired strike, capped at
- * max_ns. Stores the new entry in out (may be NULL). Returns 0 or -errno.
+ * gatemap_src_prefix(cfg, addr, key): the key of penalty and standing for
+ * a source: addr cut to cfg's penalty_prefix4 or penalty_prefix6.
  */
-int gatemap_penalize(struct gatemap *gm, const __u8 src[16], __u64 base_ns,
-		     __u64 max_ns, struct penalty *out);
+void gatemap_src_prefix(const struct gate_cfg *cfg, const __u8 addr[16], struct src_key *key);
+
+/* The agent's rule for penalizing a source prefix. */
+struct gatemap_penalty_rule {
+	__u32 after;		/* failures within window_ns that earn a penalty */
+	__u64 window_ns;
+	__u64 base_ns;		/* the first penalty; each later one doubles */
+	__u64 max_ns;
+};
+
+/*
+ * gatemap_fail(gm, src, rule, out): counts a failed handshake of the
+ * prefix src. Once rule->after failures fall within rule->window_ns the
+ * prefix is penalized for rule->base_ns, doubled per earlier penalty that
+ * ended less than rule->max_ns ago, capped at rule->max_ns. Stores the
+ * entry in out (may be NULL). Returns 1 if it is penalized now, 0 if the
+ * failure was only counted, or -errno.
+ */
+int gatemap_fail(struct gatemap *gm, const struct src_key *src,
+		 const struct gatemap_penalty_rule *rule, struct penalty *out);
+
+/*
+ * gatemap_succeed(gm, src, standing_ns): the prefix src completed a
+ * verified handshake: it is in good standing for standing_ns, and its
+ * failures and any penalty are cleared. Returns 0 or -errno.
+ */
+int gatemap_succeed(struct gatemap *gm, const struct src_key *src, __u64 standing_ns);
+
+/*
+ * gatemap_in_standing(gm, src): whether the prefix src is in good
+ * standing now. 1, 0, or -errno.
+ */
+int gatemap_in_standing(struct gatemap *gm, const struct src_key *src);
 
 /* gatemap_read_cfg / gatemap_write_cfg: the runtime knobs. 0 or -errno. */
 int gatemap_read_cfg(struct gatemap *gm, struct gate_cfg *cfg);
