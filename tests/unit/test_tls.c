@@ -57,7 +57,9 @@ struct hs {
 	int done;			/* both sides finished */
 	const struct config_site *site;
 	int unknown_sni;
-	enum reason reason;
+	enum reason reason;		/* policy_decide after a finished handshake */
+	enum reason refused;		/* policy_refusal after a failed one */
+	int alert;			/* the alert the client received, or -1 */
 	int reused;
 	SSL_SESSION *session;		/* the client's, for a resumption */
 };
@@ -116,6 +118,21 @@ static struct hs handshake(struct tls *t, const struct pki_cert *cert, const cha
 			sfail = r <= 0 && SSL_get_error(s, r) != SSL_ERROR_WANT_READ;
 		}
 	}
+	h.alert = -1;
+	if (sfail) {
+		unsigned long e;
+
+		h.refused = policy_refusal(s, &res);
+		ERR_clear_error();
+		/* In TLS 1.3 the client is done first; the alert is its next read. */
+		if (cd)
+			SSL_read(c, buf, sizeof(buf));
+		else
+			SSL_do_handshake(c);
+		e = ERR_peek_error();
+		if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)
+			h.alert = ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET;
+	}
 	/* TLS 1.3 tickets arrive after the handshake: let the client read them. */
 	if (cd && sd) {
 		SSL_write(s, "x", 1);
@@ -155,20 +172,23 @@ static void test_sites(void)
 	   "SNI a.example selects site a, whose CA signed the client: ok");
 	SSL_SESSION_free(h.session);
 	h = handshake(t, &cli_a, "b.example", 0, NULL);
-	ok(h.done && h.site && h.site->id == 2 && h.reason == REASON_UNKNOWN_CA,
-	   "site a's client at site b: unknown_ca");
-	SSL_SESSION_free(h.session);
+	ok(!h.done && h.site && h.site->id == 2 && h.refused == REASON_UNKNOWN_CA &&
+	   h.alert == SSL_AD_UNKNOWN_CA,
+	   "site a's client at site b: refused in the handshake, alert unknown_ca");
 	h = handshake(t, &cli_a, NULL, 0, NULL);
-	ok(h.done && h.site && h.site->id == 3 && h.reason == REASON_UNKNOWN_CA,
+	ok(!h.done && h.site && h.site->id == 3 && h.refused == REASON_UNKNOWN_CA &&
+	   h.alert == SSL_AD_UNKNOWN_CA,
 	   "site a's client without SNI lands on default, which does not trust it");
-	SSL_SESSION_free(h.session);
 	h = handshake(t, &cli_b, "nowhere.example", 0, NULL);
 	ok(h.done && h.site && h.site->id == 3 && h.reason == REASON_OK,
 	   "an unknown SNI uses the default site");
 	SSL_SESSION_free(h.session);
 	h = handshake(t, NULL, "a.example", 0, NULL);
-	ok(h.done && h.reason == REASON_NO_CERT, "no client certificate: no_cert");
-	SSL_SESSION_free(h.session);
+	ok(!h.done && h.refused == REASON_NO_CERT && h.alert == SSL_AD_CERTIFICATE_REQUIRED,
+	   "no client certificate: no_cert, alert certificate_required");
+	h = handshake(t, NULL, "a.example", TLS1_2_VERSION, NULL);
+	ok(!h.done && h.refused == REASON_NO_CERT && h.alert == SSL_AD_HANDSHAKE_FAILURE,
+	   "no client certificate over TLS 1.2: no_cert, alert handshake_failure");
 	h = handshake(t, &cli_a, "a.example", TLS1_2_VERSION, NULL);
 	ok(h.done && h.reason == REASON_OK, "TLS 1.2 is accepted");
 	SSL_SESSION_free(h.session);
@@ -183,9 +203,8 @@ static void test_sites(void)
 	ok(h.done && h.reused && h.reason == REASON_OK, "a ticket resumes at its site, still ok");
 	SSL_SESSION_free(h.session);
 	h = handshake(t, &cli_a, "b.example", 0, sess);
-	ok(h.done && !h.reused && h.reason == REASON_UNKNOWN_CA,
+	ok(!h.done && !h.reused && h.refused == REASON_UNKNOWN_CA,
 	   "a ticket from site a does not resume at site b");
-	SSL_SESSION_free(h.session);
 	tls_tickets_rotate();
 	h = handshake(t, &cli_a, "a.example", 0, sess);
 	ok(h.done && h.reused, "after one rotation the previous key still decrypts");
@@ -218,9 +237,37 @@ static void test_sites(void)
 	config_free(cfg);
 }
 
+static void test_optional(void)
+{
+	struct config *cfg = load("[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
+				  "client_ca = %1$s/ca_a.pem\nverify = optional\n"
+				  "upstream = 127.0.0.1:1\n");
+	struct tls *t = cfg ? tls_build(cfg, err, sizeof(err)) : NULL;
+	struct hs h;
+
+	if (!ok(t != NULL, "a site with verify = optional builds")) {
+		diag("%s", err);
+		return;
+	}
+	h = handshake(t, &cli_b, "a.example", 0, NULL);
+	ok(h.done && h.reason == REASON_UNKNOWN_CA,
+	   "verify = optional: a wrong-CA client finishes the handshake, decided unknown_ca");
+	SSL_SESSION_free(h.session);
+	h = handshake(t, NULL, "a.example", 0, NULL);
+	ok(h.done && h.reason == REASON_NO_CERT,
+	   "verify = optional: a client without a certificate finishes, decided no_cert");
+	SSL_SESSION_free(h.session);
+	tls_free(t);
+	config_free(cfg);
+}
+
+/* alpn lists h2 at a site with an upstream_h2 (round 0) or without (round 2). */
 static void test_alpn(void)
 {
 	struct config *cfg = load("[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
+				  "verify = off\nalpn = h2, http/1.1\nupstream = 127.0.0.1:1\n"
+				  "upstream_h2 = 127.0.0.1:2\n"
+				  "[site b.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
 				  "verify = off\nalpn = h2, http/1.1\nupstream = 127.0.0.1:1\n");
 	struct tls *t = cfg ? tls_build(cfg, err, sizeof(err)) : NULL;
 	static const unsigned char offer[] = "\x08http/1.1\x02h2";
@@ -233,7 +280,7 @@ static void test_alpn(void)
 		diag("%s", err);
 		return;
 	}
-	for (int round = 0; round < 2; round++) {
+	for (int round = 0; round < 3; round++) {
 		SSL *c = SSL_new(cctx), *s;
 		int sv[2], cd = 0, sd = 0;
 
@@ -241,8 +288,8 @@ static void test_alpn(void)
 		fcntl(sv[0], F_SETFL, O_NONBLOCK);
 		fcntl(sv[1], F_SETFL, O_NONBLOCK);
 		SSL_set_fd(c, sv[0]);
-		SSL_set_tlsext_host_name(c, "a.example");
-		if (round == 0)
+		SSL_set_tlsext_host_name(c, (round == 2 ? "b.example" : "a.example"));
+		if (round != 1)
 			SSL_set_alpn_protos(c, offer, sizeof(offer) - 1);
 		else
 			SSL_set_alpn_protos(c, other, sizeof(other) - 1);
@@ -256,8 +303,11 @@ static void test_alpn(void)
 		if (round == 0)
 			ok(cd && sd && len == 2 && !memcmp(sel, "h2", 2),
 			   "ALPN: the site's first choice the client offers (h2)");
-		else
+		else if (round == 1)
 			ok(cd && sd && len == 0, "ALPN: no common protocol, no ALPN, no failure");
+		else
+			ok(cd && sd && len == 8 && !memcmp(sel, "http/1.1", 8),
+			   "ALPN: h2 is not offered without an upstream_h2; http/1.1 is");
 		SSL_free(c);
 		SSL_free(s);
 		close(sv[0]);
@@ -339,6 +389,7 @@ int main(void)
 	X509_CRL_free(crl);
 	test_sites();
 	test_files();
+	test_optional();
 	test_alpn();
 	if (!getenv("KEEP"))
 		system((snprintf(err, sizeof(err), "rm -rf %s", dir), err));

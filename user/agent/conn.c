@@ -257,8 +257,9 @@ static void handshake_done(struct conn *c, uint64_t now)
 
 /*
  * Why a handshake failed, read before the error queue is drained: a peer
- * that closed before sending a byte (a health check), an alert from the
- * client (it refused our certificate), an SNI no site serves, or a
+ * that closed before sending a byte (a health check), the site's policy
+ * refusing the client's certificate (with an alert), an SNI no site
+ * serves, an alert from the client (it refused our certificate), or a
  * protocol error.
  */
 static enum reason handshake_failure(struct conn *c)
@@ -267,6 +268,8 @@ static enum reason handshake_failure(struct conn *c)
 
 	if (BIO_number_read(SSL_get_rbio(c->ssl)) == 0)
 		return REASON_NO_HELLO;
+	if (policy_refusal(c->ssl, &c->res) != REASON_OK)
+		return c->res.reason;
 	if (tls_unknown_sni(c->ssl))
 		return REASON_UNKNOWN_SNI;
 	/* A received alert is queued as reason SSL_AD_REASON_OFFSET + its code. */
@@ -294,8 +297,10 @@ static void handshake_step(struct conn *c, uint64_t now)
 	default:
 		r = handshake_failure(c);
 		log_ssl_errors(errs, sizeof(errs));
-		snprintf(c->res.detail, sizeof(c->res.detail), "%.150s",
-			 errs[0] ? errs : rc == 0 || !errno ? "connection closed" : strerror(errno));
+		if (!c->res.detail[0])
+			snprintf(c->res.detail, sizeof(c->res.detail), "%.150s",
+				 errs[0] ? errs : rc == 0 || !errno ? "connection closed"
+								   : strerror(errno));
 		c->site = tls_site(c->ssl);
 		if (r == REASON_UNKNOWN_SNI)
 			snprintf(c->res.detail, sizeof(c->res.detail), "no site for this SNI");
@@ -567,7 +572,7 @@ static void conn_close(struct conn *c, enum reason r, uint64_t now)
 						  now - c->t_accept);
 		}
 		if (!c->id.has_cert && c->ssl)
-			policy_describe(SSL_get0_peer_certificate(c->ssl), &c->id);
+			policy_describe(policy_peer_cert(c->ssl), &c->id);
 		log_verify(c, "fail", r, now, extra);
 	} else {
 		log_msg(r == REASON_UPSTREAM_ERROR || r == REASON_INTERNAL ? LOG_LVL_WARN
@@ -588,6 +593,7 @@ static void conn_close(struct conn *c, enum reason r, uint64_t now)
 	SSL_free(c->ssl);
 	SSL_free(c->ussl);
 	c->ssl = c->ussl = NULL;
+	policy_detach(&c->rec);
 	close(c->ch.fd);
 	if (c->uh.fd >= 0)
 		close(c->uh.fd);

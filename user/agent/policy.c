@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Client identity policy; see policy.h. */
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 #include <openssl/err.h>
@@ -10,6 +11,8 @@
 #include "policy.h"
 
 static int policy_ex_idx = -1;
+
+static enum reason chain_result(struct policy_result *res, int err, int depth);
 
 int policy_init(void)
 {
@@ -24,25 +27,90 @@ void policy_attach(SSL *ssl, struct policy_record *rec)
 	SSL_set_ex_data(ssl, policy_ex_idx, rec);
 }
 
+void policy_detach(struct policy_record *rec)
+{
+	X509_free(rec->leaf);
+	rec->leaf = NULL;
+}
+
+void policy_select(SSL *ssl, const struct config_site *site)
+{
+	struct policy_record *rec = SSL_get_ex_data(ssl, policy_ex_idx);
+	bool on = site->verify == CONFIG_VERIFY_ON;
+
+	if (rec)
+		rec->site = on ? site : NULL;
+	SSL_set_verify(ssl, SSL_VERIFY_PEER | (on ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+		       policy_verify_cb);
+}
+
 /*
- * Returning 1 lets the handshake finish whatever the chain looks like: the
- * decision, its reason and its log line all come from policy_decide, so a
- * refused client is told by a close, not by an alert that hides the reason
- * from our log.
+ * Records what it sees; the decision for a completed handshake is
+ * policy_decide's. Under verify = on a certificate that fails is refused
+ * here, with the alert OpenSSL maps its error to; the identity constraints
+ * are checked once the leaf's chain has passed (depth 0), and their
+ * failure goes out as bad_certificate.
  */
 int policy_verify_cb(int preverify_ok, X509_STORE_CTX *ctx)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct policy_record *rec = ssl ? SSL_get_ex_data(ssl, policy_ex_idx) : NULL;
+	X509 *leaf = X509_STORE_CTX_get0_cert(ctx);
+	struct policy_result res;
 
 	if (!rec)
 		return preverify_ok;
 	rec->called = 1;
+	if (!rec->leaf && leaf && X509_up_ref(leaf))
+		rec->leaf = leaf;
 	if (!preverify_ok && rec->err == X509_V_OK) {
 		rec->err = X509_STORE_CTX_get_error(ctx);
 		rec->depth = X509_STORE_CTX_get_error_depth(ctx);
 	}
+	if (!rec->site)
+		return 1;
+	if (!preverify_ok) {
+		rec->refused = chain_result(&res, rec->err, rec->depth);
+		memcpy(rec->detail, res.detail, sizeof(rec->detail));
+		return 0;
+	}
+	if (X509_STORE_CTX_get_error_depth(ctx) == 0 && rec->refused == REASON_OK) {
+		rec->refused = policy_identity(rec->site, leaf, rec->detail, sizeof(rec->detail));
+		if (rec->refused != REASON_OK) {
+			X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REJECTED);
+			return 0;
+		}
+	}
 	return 1;
+}
+
+enum reason policy_refusal(SSL *ssl, struct policy_result *res)
+{
+	struct policy_record *rec = SSL_get_ex_data(ssl, policy_ex_idx);
+	unsigned long e = ERR_peek_error();
+
+	memset(res, 0, sizeof(*res));
+	if (!rec || !rec->site)
+		return REASON_OK;
+	if (rec->refused != REASON_OK) {
+		res->x509_err = rec->err;
+		memcpy(res->detail, rec->detail, sizeof(res->detail));
+		return res->reason = rec->refused;
+	}
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+		snprintf(res->detail, sizeof(res->detail), "no client certificate");
+		return res->reason = REASON_NO_CERT;
+	}
+	return REASON_OK;
+}
+
+X509 *policy_peer_cert(SSL *ssl)
+{
+	struct policy_record *rec = SSL_get_ex_data(ssl, policy_ex_idx);
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+
+	return cert ? cert : rec ? rec->leaf : NULL;
 }
 
 enum reason policy_reason_from_x509(int err)

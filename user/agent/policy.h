@@ -38,6 +38,10 @@ struct policy_record {
 	int err;		/* first X509_V_ERR_*, X509_V_OK if none */
 	int depth;		/* where it was found */
 	int called;		/* the callback ran (a certificate was checked) */
+	const struct config_site *site;	/* chosen by SNI, with verify = on */
+	enum reason refused;	/* why the callback refused the handshake, or OK */
+	char detail[160];
+	X509 *leaf;		/* the client's certificate (a reference) */
 };
 
 /*
@@ -49,8 +53,35 @@ int policy_init(void);
 /* policy_attach(ssl, rec): the verify callback of ssl records into rec. */
 void policy_attach(SSL *ssl, struct policy_record *rec);
 
-/* policy_verify_cb: the SSL verify callback. Records, always returns 1. */
+/* policy_detach(rec): drops what rec holds (the certificate reference). */
+void policy_detach(struct policy_record *rec);
+
+/*
+ * policy_select(ssl, site): the site chosen by SNI (verify = on or
+ * optional). Under verify = on the handshake is refused as soon as the
+ * client's certificate fails (missing, chain, identity), with the TLS
+ * alert that says why (certificate_required, unknown_ca,
+ * certificate_expired, certificate_revoked, bad_certificate, ...), so the
+ * puller's own log names the reason; under optional nothing is refused
+ * in the handshake.
+ */
+void policy_select(SSL *ssl, const struct config_site *site);
+
+/*
+ * policy_verify_cb: the SSL verify callback. Records the first chain
+ * error and the certificate; refuses only under verify = on.
+ */
 int policy_verify_cb(int preverify_ok, X509_STORE_CTX *ctx);
+
+/*
+ * policy_refusal(ssl, res): after a failed handshake, whether the policy
+ * refused it in the handshake (REASON_OK if not), with res filled as
+ * policy_decide would have.
+ */
+enum reason policy_refusal(SSL *ssl, struct policy_result *res);
+
+/* policy_peer_cert(ssl): the client's certificate, also of a refused handshake. */
+X509 *policy_peer_cert(SSL *ssl);
 
 /* policy_reason_from_x509(err): the reason for an X509_V_ERR_* code. */
 enum reason policy_reason_from_x509(int err);

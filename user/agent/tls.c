@@ -426,7 +426,7 @@ static int hello_cb(SSL *ssl, int *al, void *arg)
 	} else {
 		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
 
-		SSL_set_verify(ssl, SSL_VERIFY_PEER, policy_verify_cb);
+		policy_select(ssl, s);
 		SSL_set_verify_depth(ssl, s->verify_depth);
 		SSL_set1_verify_cert_store(ssl, SSL_CTX_get_cert_store(ts->ctx));
 		SSL_set_purpose(ssl, X509_PURPOSE_SSL_CLIENT);
