@@ -208,7 +208,7 @@ void settings_usage(FILE *f)
 	for (size_t i = 0; i < N_SETTINGS; i++) {
 		const struct setting *s = &table[i];
 
-		fprintf(f, "    %-16s %s (default %s)\n%21s%s\n", s->name,
+		fprintf(f, "    %-18s %s (default %s)\n%23s%s\n", s->name,
 			values(s, vb, sizeof(vb)), format(s, s->def, db, sizeof(db)), "",
 			s->help);
 	}
