@@ -29,8 +29,18 @@ enum conn_state {
 	CONN_CONNECTING,	/* verified; upstream TCP connect under way */
 	CONN_UPSTREAM_TLS,	/* upstream TLS handshake under way */
 	CONN_RELAY,
+	CONN_DRAINING,		/* refused: reading until the client has our alert */
 	CONN_CLOSED,
 };
+
+/*
+ * How long a refused client's socket stays open after our alert and FIN,
+ * its input read and discarded: closing at once would answer the request
+ * it sends right after its side of the handshake with a reset, which can
+ * beat the alert and hide why it was refused (nginx's lingering close).
+ */
+#define DRAIN_NS 1000000000ull
+#define DRAIN_MAX_BYTES (64 * 1024)
 
 struct conn {
 	struct conn_handle ch, uh;
@@ -61,6 +71,8 @@ long conn_active(void)
 }
 
 static void conn_close(struct conn *c, enum reason r, uint64_t now);
+static void drain(struct conn *c);
+static void release(struct conn *c);
 
 /*
  * A connection's id: a random number drawn once per process and a count,
@@ -457,6 +469,10 @@ void conn_event(struct conn *c, enum conn_kind kind, uint32_t events, uint64_t n
 							    : REASON_UPSTREAM_ERROR, now);
 		}
 		return;
+	case CONN_DRAINING:
+		if (kind == CONN_K_CLIENT)
+			drain(c);
+		return;
 	case CONN_CLOSED:
 		return;
 	}
@@ -468,6 +484,11 @@ void conn_tick(struct conn *c, uint64_t now, uint64_t drain_deadline)
 
 	if (c->state == CONN_CLOSED)
 		return;
+	if (c->state == CONN_DRAINING) {
+		if (now >= c->deadline || (drain_deadline && now >= drain_deadline))
+			release(c);
+		return;
+	}
 	if (drain_deadline && now >= drain_deadline) {
 		conn_close(c, REASON_SHUTDOWN, now);
 	} else if (c->state == CONN_HANDSHAKE && now >= c->deadline) {
@@ -488,7 +509,8 @@ void conn_recheck(struct conn *c, struct runtime *rt)
 	const struct config_site *s;
 	struct policy_result res;
 
-	if (c->state == CONN_HANDSHAKE || c->state == CONN_CLOSED || !c->site)
+	if (c->state == CONN_HANDSHAKE || c->state == CONN_DRAINING || c->state == CONN_CLOSED ||
+	    !c->site)
 		return;
 	s = config_site_by_name(rt->cfg, c->site->name);
 	if (!s) {
@@ -587,13 +609,41 @@ static void conn_close(struct conn *c, enum reason r, uint64_t now)
 	/* Let the TCP teardown through; a revoked client gets no grace. */
 	if (c->admitted)
 		gateio_linger(&c->key, r == REASON_POLICY_CHANGED ? 0 : a->linger_ns);
-	c->state = CONN_CLOSED;
 	if (c->ssl && SSL_is_init_finished(c->ssl))
 		SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 	SSL_free(c->ssl);
 	SSL_free(c->ussl);
 	c->ssl = c->ussl = NULL;
 	policy_detach(&c->rec);
+	if (c->state == CONN_HANDSHAKE && r != REASON_NO_HELLO && r != REASON_SHUTDOWN &&
+	    r != REASON_HANDSHAKE_TIMEOUT && shutdown(c->ch.fd, SHUT_WR) == 0) {
+		c->state = CONN_DRAINING;
+		c->deadline = now + DRAIN_NS;
+		drain(c);
+		return;
+	}
+	release(c);
+}
+
+/* Reads and discards what a refused client still sends; its EOF ends it. */
+static void drain(struct conn *c)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = recv(c->ch.fd, buf, sizeof(buf), 0)) > 0) {
+		c->relay.in += n;
+		if (c->relay.in > DRAIN_MAX_BYTES)
+			break;
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
+	    c->relay.in > DRAIN_MAX_BYTES)
+		release(c);
+}
+
+static void release(struct conn *c)
+{
+	c->state = CONN_CLOSED;
 	close(c->ch.fd);
 	if (c->uh.fd >= 0)
 		close(c->uh.fd);

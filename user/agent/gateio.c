@@ -94,11 +94,16 @@ void gateio_linger(const struct flow_key *key, __u64 ns)
 		log_error("event=linger result=fail error=\"%s\"", strerror(-rc));
 }
 
-static void src_key(const __u8 src[16], struct src_key *key)
+/*
+ * The settings as they are now: a failure is rare and must be judged by
+ * what the operator just set (`aopgate set allowlist on`), so its paths
+ * read them afresh; the path of every success uses the copy.
+ */
+static struct gate_cfg cfg_now(void)
 {
-	struct gate_cfg c = cfg();
-
-	gatemap_src_prefix(&c, src, key);
+	if (gm())
+		cfg_refresh(gm());
+	return cfg();
 }
 
 int gateio_fail(const __u8 src[16], const struct gatemap_penalty_rule *rule,
@@ -107,9 +112,11 @@ int gateio_fail(const __u8 src[16], const struct gatemap_penalty_rule *rule,
 	struct src_key key;
 	int rc;
 
+	struct gate_cfg c = cfg_now();
+
 	if (!gm())
 		return -1;
-	src_key(src, &key);
+	gatemap_src_prefix(&c, src, &key);
 	rc = gatemap_fail(gm(), &key, rule, out);
 	if (rc < 0) {
 		log_error("event=penalty result=fail error=\"%s\"", strerror(-rc));
@@ -120,12 +127,13 @@ int gateio_fail(const __u8 src[16], const struct gatemap_penalty_rule *rule,
 
 void gateio_succeed(const __u8 src[16], __u64 standing_ns)
 {
+	struct gate_cfg c = cfg();
 	struct src_key key;
 	int rc;
 
 	if (!gm())
 		return;
-	src_key(src, &key);
+	gatemap_src_prefix(&c, src, &key);
 	rc = gatemap_succeed(gm(), &key, standing_ns);
 	if (rc < 0)
 		log_error("event=standing result=fail error=\"%s\"", strerror(-rc));
@@ -133,11 +141,12 @@ void gateio_succeed(const __u8 src[16], __u64 standing_ns)
 
 bool gateio_in_standing(const __u8 src[16])
 {
+	struct gate_cfg c = cfg_now();
 	struct src_key key;
 
 	if (!gm())
 		return false;
-	src_key(src, &key);
+	gatemap_src_prefix(&c, src, &key);
 	return gatemap_in_standing(gm(), &key) > 0;
 }
 
@@ -146,7 +155,7 @@ bool gateio_allowlisted(const __u8 src[16])
 	struct allow_key ak = { .prefixlen = 128 };
 	__u8 one;
 
-	if (!gm() || !(cfg().flags & GATE_F_ALLOWLIST))
+	if (!gm() || !(cfg_now().flags & GATE_F_ALLOWLIST))
 		return false;
 	memcpy(ak.addr, src, sizeof(ak.addr));
 	return bpf_map_lookup_elem(gatemap_fd(gm(), GM_ALLOW_SRC), &ak, &one) == 0;
@@ -154,7 +163,7 @@ bool gateio_allowlisted(const __u8 src[16])
 
 bool gateio_budget_spent(const struct flow_key *key)
 {
-	struct gate_cfg c = cfg();
+	struct gate_cfg c = cfg_now();
 	struct pending_flow pf;
 
 	if (!gm() || bpf_map_lookup_elem(gatemap_fd(gm(), GM_PENDING), key, &pf))

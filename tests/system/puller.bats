@@ -1,0 +1,263 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# The protection never blocks the puller it protects: what fails from a
+# puller's address is logged and spared, what is not the client's doing
+# earns nothing, and a stranger is still dropped in the kernel once it has
+# failed often enough. Each test puts the puller's own traffic next to the
+# stranger's.
+
+load agent
+
+setup_file() {
+	export PKI=$BATS_FILE_TMPDIR/pki
+	pki_make "$PKI"
+}
+
+setup() { lab_up; }
+teardown() { lab_down; }
+
+PY=/usr/bin/python3
+
+# pull [ARGS...]: tests/system/tlspull.py from the client ns with edge1.
+pull() {
+	in_client "$PY" "$BATS_TEST_DIRNAME/tlspull.py" "$ORIGIN4" --ca "$PKI/edge.pem" \
+		--cert "$PKI/edge1.pem" --key "$PKI/edge1.key" "$@"
+}
+
+# penalized: the client's prefix is in the penalty map and dropped now.
+penalized() {
+	gate deny list --json | jq -e 'map(select(.kind == "penalty")) | length > 0' >/dev/null
+}
+
+@test "a wrong-CA handshake from an address in good standing is logged and spared, and its next pull succeeds" {
+	agent_up
+	run fetch edge1
+	assert_success
+	for _ in 1 2 3 4 5; do
+		run fetch outsider
+		assert_failure
+	done
+	agent_log_wait "reason=unknown_ca .*action=spared standing=yes"
+	[ "$(grep -c 'action=spared standing=yes' "$LAB_DIR/agent.log")" -eq 5 ]
+	[ "$(metric aopgate_spared_total)" -eq 5 ]
+	run penalized
+	assert_failure
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+	[ "$(counter drop-penalty)" -eq 0 ]
+}
+
+@test "a stranger is dropped in XDP after three failures, not before" {
+	agent_up
+	for i in 1 2; do
+		run fetch -
+		assert_failure
+		agent_log_wait "reason=no_cert .*action=counted fails=$i/3"
+	done
+	run penalized
+	assert_failure
+	run fetch -
+	assert_failure
+	agent_log_wait "reason=no_cert .*action=penalized penalty=3s strikes=1"
+	run connect $ORIGIN4 443
+	assert_failure
+	[ "$(counter drop-penalty)" -ge 1 ]
+	[ "$(metric aopgate_penalties_total)" -eq 1 ]
+}
+
+@test "a refused client is told why by a TLS alert" {
+	agent_conf "penalty_exempt = 10.77.0.0/24"
+	agent_up
+	run fetch -
+	assert_failure
+	assert_output --partial "alert certificate required"
+	run fetch outsider
+	assert_failure
+	assert_output --partial "alert unknown ca"
+	run fetch expired
+	assert_failure
+	assert_output --partial "alert certificate expired"
+	run fetch stranger
+	assert_failure
+	assert_output --partial "alert bad certificate"
+	agent_log_wait "reason=policy_mismatch "
+}
+
+@test "a health check that connects and closes earns no strike" {
+	agent_up
+	for _ in 1 2 3 4 5; do
+		in_client timeout 3 socat -u /dev/null "TCP:$ORIGIN4:443,connect-timeout=2"
+	done
+	agent_log_wait "reason=no_hello .*penalty=none"
+	[ "$(grep -c 'reason=no_hello .*penalty=none' "$LAB_DIR/agent.log")" -eq 5 ]
+	run grep -c "detail=Success" "$LAB_DIR/agent.log"
+	assert_output 0
+	run penalized
+	assert_failure
+	run fetch edge1
+	assert_success
+}
+
+@test "a client that refuses our certificate earns no strike" {
+	agent_up
+	for _ in 1 2 3 4; do
+		run in_client timeout 5 openssl s_client -connect "$ORIGIN4:443" -servername origin.test \
+			-cert "$PKI/edge1.pem" -key "$PKI/edge1.key" -CAfile "$PKI/other.pem" \
+			-verify_return_error </dev/null
+		assert_failure
+	done
+	agent_log_wait "reason=client_refused .*penalty=none"
+	run penalized
+	assert_failure
+	run fetch edge1
+	assert_success
+}
+
+@test "a source rotating inside one /64 is penalized as one" {
+	agent_up
+	for i in 11 12 13; do
+		in_client ip addr add "fd00:77::$i/64" dev "$LAB_IF_C" nodad
+		run fetch - --v6 --interface "fd00:77::$i"
+		assert_failure
+	done
+	agent_log_wait "src=\[fd00:77::13\]:[0-9]+ .*action=penalized"
+	run gate deny list
+	assert_output --partial "fd00:77::/64"
+	in_client ip addr add fd00:77::14/64 dev "$LAB_IF_C" nodad
+	before=$(counter drop-penalty)
+	run in_client timeout 4 socat -T 2 - "TCP6:[$ORIGIN6]:443,bind=[fd00:77::14],connect-timeout=2"
+	assert_failure
+	[ "$(counter drop-penalty)" -gt "$before" ]
+}
+
+@test "handshakes in flight finish when their source is penalized" {
+	agent_conf
+	sed -i 's/^handshake_timeout = .*/handshake_timeout = 15s/' "$LAB_DIR/aopgate.conf"
+	agent_up
+	# The puller's connection is open (pending in the gate) when its
+	# address is penalized by three failures of another client there.
+	pull --wait-file "$LAB_DIR/go" --timeout 20 >"$LAB_DIR/pull.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do
+		[ "$(gate flows --json | jq '.pending | length')" -ge 1 ] && break
+		sleep 0.1
+	done
+	for _ in 1 2 3; do
+		run fetch -
+		assert_failure
+	done
+	agent_log_wait "action=penalized"
+	touch "$LAB_DIR/go"
+	wait "$pid"
+	run cat "$LAB_DIR/pull.out"
+	assert_output --partial "200"
+	# Its success lifts the penalty: the address holds a puller.
+	run penalized
+	assert_failure
+	run fetch edge1
+	assert_success
+}
+
+@test "a ClientHello in 1-byte segments is admitted and never a strike" {
+	agent_up
+	run pull --byte-segments
+	assert_success
+	assert_output --partial "200"
+	[ "$(counter drop-budget)" -eq 0 ]
+}
+
+@test "a 47 KB client certificate at MTU 576 fits the pending budget" {
+	agent_up
+	# A leaf of the edge CA made large by its SAN list.
+	sans=$(seq -f "DNS:host%05g.pull.example.net" 1 1900 | paste -sd, -)
+	(cd "$LAB_DIR" && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj /CN=big -keyout "$LAB_DIR/big.key" -out "$LAB_DIR/big.csr" 2>/dev/null &&
+		printf 'subjectAltName=URI:spiffe://example.net/edge/big,%s\nextendedKeyUsage=clientAuth\n' \
+			"$sans" >"$LAB_DIR/big.ext" &&
+		openssl x509 -req -in "$LAB_DIR/big.csr" -CA "$PKI/edge.pem" -CAkey "$PKI/edge.key" \
+			-CAcreateserial -days 2 -extfile "$LAB_DIR/big.ext" -out "$LAB_DIR/big.pem" 2>/dev/null)
+	[ "$(stat -c %s "$LAB_DIR/big.pem")" -ge 47000 ]
+	in_client ip link set "$LAB_IF_C" mtu 576
+	run in_client curl -sS --max-time 10 --cacert "$PKI/edge.pem" --cert "$LAB_DIR/big.pem" \
+		--key "$LAB_DIR/big.key" --resolve "origin.test:443:$ORIGIN4" https://origin.test/
+	assert_success
+	assert_output "hello $CLIENT4"
+	[ "$(counter drop-budget)" -eq 0 ]
+}
+
+@test "a source inside the enforced allowlist is spared: that is the CDN" {
+	agent_up
+	echo "10.77.0.0/24" >"$LAB_DIR/allow.txt"
+	gate allow load "$LAB_DIR/allow.txt"
+	gate set allowlist on
+	for _ in 1 2 3 4; do
+		run fetch -
+		assert_failure
+	done
+	agent_log_wait "reason=no_cert .*action=spared allowlisted=yes"
+	run penalized
+	assert_failure
+	run fetch edge1
+	assert_success
+}
+
+@test "a puller in good standing opens connections at the trusted rate" {
+	agent_up
+	gate set syn_rate 2
+	gate set syn_burst 2
+	# A stranger at that address could open two; the puller, once verified,
+	# is not held to it.
+	run fetch edge1
+	assert_success
+	for i in $(seq 30); do
+		run fetch edge1
+		assert_success
+	done
+	[ "$(counter drop-ratelimit)" -eq 0 ]
+	# Without standing the same rate limits: the IPv6 address has none.
+	for i in $(seq 6); do
+		in_client timeout 3 socat -u /dev/null "TCP6:[$ORIGIN6]:443,connect-timeout=1" || true
+	done
+	[ "$(counter drop-ratelimit)" -ge 1 ]
+}
+
+@test "an operator's deny of a CIDR drops the range and survives failed handshakes" {
+	agent_up
+	gate deny add 10.77.0.0/24
+	run connect $ORIGIN4 443
+	assert_failure
+	[ "$(counter drop-denied)" -ge 1 ]
+	run gate deny list --json
+	assert_output --partial '"source": "10.77.0.0/24", "kind": "operator"'
+	gate deny del 10.77.0.0/24
+	run fetch edge1
+	assert_success
+}
+
+@test "an h2 puller reaches the h2 upstream and an http/1.1 puller the other" {
+	agent_conf "" "upstream_h2 = 127.0.0.1:8082"
+	agent_up
+	run fetch edge1 --http2
+	assert_success
+	assert_output "h2 $CLIENT4"
+	run fetch edge1 --http1.1
+	assert_success
+	assert_output "hello $CLIENT4"
+	run fetch edge1 --host pinned.test --http2
+	assert_success
+	assert_output "hello $CLIENT4"
+}
+
+@test "the PROXY v2 header carries the connection id that the agent logs" {
+	agent_conf
+	sed -i '0,/^upstream = 127.0.0.1:8080/s//upstream = 127.0.0.1:8090/' "$LAB_DIR/aopgate.conf"
+	spawn capture "$LAB_O" timeout 60 socat -u TCP-LISTEN:8090,reuseaddr OPEN:"$LAB_DIR/header.bin",creat
+	wait_port 8090
+	agent_up
+	run fetch edge1 --max-time 2
+	agent_log_wait "event=verify result=ok .*conn=[0-9a-f]{24}"
+	id=$(grep -o 'conn=[0-9a-f]*' "$LAB_DIR/agent.log" | head -1 | cut -d= -f2)
+	# TLV type 0x05, length 24, then the id's bytes.
+	hexof <"$LAB_DIR/header.bin" | grep -q "050018$(hexof "$id")"
+}
