@@ -261,3 +261,21 @@ penalized() {
 	# TLV type 0x05, length 24, then the id's bytes.
 	hexof <"$LAB_DIR/header.bin" | grep -q "050018$(hexof "$id")"
 }
+
+@test "a verified puller keeps every pull while its own address sends wrong-CA handshakes" {
+	agent_up
+	run fetch edge1
+	assert_success
+	(for _ in $(seq 100); do fetch outsider || true; done) >"$LAB_DIR/noise.out" 2>&1 &
+	noise=$!
+	ok=0
+	for _ in $(seq 200); do
+		fetch edge1 >/dev/null 2>&1 && ok=$((ok + 1))
+	done
+	wait "$noise" || true
+	echo "# $ok of 200 pulls" >&3
+	[ "$ok" -eq 200 ]
+	[ "$(counter drop-penalty)" -eq 0 ]
+	echo "# $(metric aopgate_spared_total) failures from its address spared" >&3
+	[ "$(metric aopgate_spared_total)" -ge 100 ]
+}
