@@ -14,6 +14,8 @@ pkgs=(
 	# tests: the benchmarks' smoke run (xdp-filter, the floods' baseline,
 	# the proxies the agent is compared with)
 	xdp-tools netsniff-ng iptables ethtool haproxy libnginx-mod-stream
+	# tests: the origin servers of dist/origin/ behind the agent
+	apache2 caddy
 )
 # bench: the plots of make bench
 [ "${1:-}" = --bench ] && pkgs+=(gnuplot-nox)

@@ -123,7 +123,9 @@ const struct config_directive config_dirs[] = {
 	  "where connections that negotiated ALPN h2 go (h2c, or tls:// h2); "
 	  "without it h2 is never offered and every client speaks http/1.1 to upstream" },
 	{ "proxy_protocol", confval_pp, ST(proxy_protocol), "off", 0,
-	  "off | v1 | v2: header sent to a plain upstream" },
+	  "off | v1 | v2: header sent to the upstream first; to a tls:// upstream in clear, "
+	  "before the ClientHello (nginx ssl proxy_protocol, HAProxy accept-proxy ssl, "
+	  "Apache RemoteIPProxyProtocol)" },
 	{ "upstream_cert", confval_path, ST(upstream_cert), NULL, 0,
 	  "client certificate the agent presents to a tls:// upstream" },
 	{ "upstream_key", confval_path, ST(upstream_key), NULL, 0,
@@ -361,9 +363,6 @@ static void validate_site(struct config_parse *cp, struct config_site *s)
 		cp_error(cp, s->crl.line, "site %s: crl without client_ca", s->name);
 	if (!s->upstream.host)
 		cp_error(cp, s->line, "site %s: no upstream", s->name);
-	if (s->upstream.host && s->upstream.tls && s->proxy_protocol != CONFIG_PP_OFF)
-		cp_error(cp, s->upstream.line,
-			 "site %s: proxy_protocol applies to a plain upstream, not tls://", s->name);
 	if (!!s->upstream_cert.path != !!s->upstream_key.path)
 		cp_error(cp, s->line, "site %s: upstream_cert and upstream_key go together",
 			 s->name);

@@ -174,7 +174,11 @@ static void log_verify(struct conn *c, const char *result, enum reason r, uint64
 
 static void upstream_start(struct conn *c, uint64_t now);
 
-static void send_header(struct conn *c)
+/*
+ * The site's PROXY header for this connection into buf: its length, 0 when
+ * the site sends none, -1 when it does not fit.
+ */
+static int header_build(struct conn *c, uint8_t *buf, size_t len)
 {
 	const struct config_site *s = c->site;
 	struct proxyproto_info in = {
@@ -182,13 +186,11 @@ static void send_header(struct conn *c)
 		.dst = (struct sockaddr *)&c->local,
 		.ssl = true,
 	};
-	uint8_t buf[1024];
 	const unsigned char *alpn;
 	unsigned int alpn_len = 0;
-	int n;
 
 	if (s->proxy_protocol == CONFIG_PP_V1) {
-		n = proxyproto_v1((char *)buf, sizeof(buf), in.src, in.dst);
+		return proxyproto_v1((char *)buf, len, in.src, in.dst);
 	} else if (s->proxy_protocol == CONFIG_PP_V2) {
 		SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
 		in.alpn = alpn;
@@ -206,13 +208,23 @@ static void send_header(struct conn *c)
 		in.cn = c->id.cn[0] ? c->id.cn : NULL;
 		in.cipher = SSL_get_cipher_name(c->ssl);
 		in.sha256 = c->id.has_cert ? c->id.sha256 : NULL;
-		n = proxyproto_v2(buf, sizeof(buf), &in);
-	} else {
-		return;
+		return proxyproto_v2(buf, len, &in);
 	}
-	if (n < 0 || relay_queue(&c->relay, buf, n) < 0)
+	return 0;
+}
+
+/* A plain upstream: the header goes ahead of the client's bytes. */
+static void send_header(struct conn *c)
+{
+	uint8_t buf[1024];
+	int n;
+
+	if (c->up->tls)
+		return;		/* upstream_connected sends it before TLS */
+	n = header_build(c, buf, sizeof(buf));
+	if (n < 0 || (n > 0 && relay_queue(&c->relay, buf, n) < 0))
 		log_error("event=proxy_header site=%s src=%s error=\"does not fit\"",
-			  s->name, c->src);
+			  c->site->name, c->src);
 }
 
 /* A client that negotiated h2 goes to upstream_h2 (h2 is offered only then). */
@@ -378,6 +390,39 @@ static void upstream_tls_step(struct conn *c, uint64_t now)
 	upstream_fail(c, what, now);
 }
 
+/*
+ * A tls:// upstream: the header goes in clear before the ClientHello, where
+ * nginx (listen ... ssl proxy_protocol), HAProxy (accept-proxy ssl) and
+ * Apache (RemoteIPProxyProtocol) read it. Returns 0, or -1 with the
+ * connection closed.
+ */
+static int send_header_clear(struct conn *c, uint64_t now)
+{
+	uint8_t buf[1024];
+	int n = header_build(c, buf, sizeof(buf));
+	ssize_t w;
+
+	if (n == 0)
+		return 0;
+	if (n < 0) {
+		upstream_fail(c, "PROXY header does not fit", now);
+		return -1;
+	}
+	/*
+	 * A just-connected socket's send buffer takes the whole header at once;
+	 * a short write would leave half a header in front of the ClientHello,
+	 * which the origin reads as garbage, so it fails rather than retries.
+	 */
+	w = send(c->uh.fd, buf, n, MSG_NOSIGNAL);
+	if (w != n) {
+		upstream_fail(c, w < 0 ? strerror(errno) : "PROXY header: short write", now);
+		return -1;
+	}
+	c->relay.in += n;
+	metrics_bytes(n, 0);
+	return 0;
+}
+
 static void upstream_connected(struct conn *c, uint64_t now)
 {
 	int err = 0;
@@ -392,6 +437,8 @@ static void upstream_connected(struct conn *c, uint64_t now)
 		return;
 	}
 	if (c->up->tls) {
+		if (send_header_clear(c, now) < 0)
+			return;
 		c->ussl = tls_upstream_new(c->rt->tls, c->site->id, c->up, c->uh.fd);
 		if (!c->ussl) {
 			upstream_fail(c, "cannot create the upstream TLS session", now);

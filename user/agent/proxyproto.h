@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Encoders of the PROXY protocol header (haproxy's proxy-protocol.txt)
- * that the agent writes to a plain upstream before the relayed bytes:
- * version 1 (one text line) and version 2 (binary, with TLVs carrying the
- * SNI, the ALPN and the verified client identity).
+ * that the agent writes to the upstream before the relayed bytes (before
+ * its TLS handshake for a tls:// upstream): version 1 (one text line) and
+ * version 2 (binary, with TLVs carrying the SNI, the ALPN, the connection
+ * id and the verified client identity).
  */
 #ifndef AOPGATE_PROXYPROTO_H
 #define AOPGATE_PROXYPROTO_H
