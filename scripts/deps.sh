@@ -10,7 +10,7 @@ pkgs=(
 	libssl-dev libinih-dev linux-libc-dev
 	# tests
 	bats bats-support bats-assert iproute2 curl openssl nginx-light
-	tcpdump procps socat jq hping3 systemd
+	tcpdump procps socat jq hping3 systemd python3
 	# tests: the benchmarks' smoke run (xdp-filter, the floods' baseline,
 	# the proxies the agent is compared with)
 	xdp-tools netsniff-ng iptables ethtool haproxy libnginx-mod-stream
