@@ -348,6 +348,11 @@ static void test_files(void)
 		    "client_ca = %1$s/ca_a.pem\ncrl = %1$s/ca_a.pem\nupstream = 127.0.0.1:1\n",
 		    ":5: crl ", "a CRL file that does not parse");
 	build_fails("[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
+		    "client_ca = %1$s/ca_ab.pem\ncrl = %1$s/crl_a.pem\nupstream = 127.0.0.1:1\n",
+		    ":5: site a.example: crl ", "a CA of client_ca without a CRL is named at load");
+	ok(strstr(err, "CN=CA B") && !strstr(err, "CN=CA A"),
+	   "... and only that CA is named");
+	build_fails("[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
 		    "client_ca = %1$s/ca_a.pem\nupstream = tls://127.0.0.1:1\n"
 		    "upstream_cert = %1$s/cli_a.pem\nupstream_key = %1$s/srv.key\n"
 		    "upstream_ca = %1$s/ca_a.pem\n",
@@ -387,6 +392,11 @@ int main(void)
 	pki_write_key(at("cli_a.key"), cli_a.k);
 	pki_write_crl(at("crl_a.pem"), crl);
 	X509_CRL_free(crl);
+	FILE *ab = fopen(at("ca_ab.pem"), "w");
+
+	PEM_write_X509(ab, ca_a.x);
+	PEM_write_X509(ab, ca_b.x);
+	fclose(ab);
 	test_sites();
 	test_files();
 	test_optional();

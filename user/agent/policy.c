@@ -123,14 +123,19 @@ enum reason policy_reason_from_x509(int err)
 	case X509_V_ERR_CERT_NOT_YET_VALID:
 		return REASON_NOT_YET_VALID;
 	case X509_V_ERR_CERT_REVOKED:
-	/* Revocation status unknown counts as revoked: crl = set means checked. */
+		return REASON_REVOKED;
+	/*
+	 * Revocation status unknown: refused (crl = set means checked), but
+	 * the CRL is ours to keep current, so it is its own reason and no
+	 * failure of the client's.
+	 */
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
 	case X509_V_ERR_CRL_HAS_EXPIRED:
 	case X509_V_ERR_CRL_NOT_YET_VALID:
 	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
 	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
 	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-		return REASON_REVOKED;
+		return REASON_CRL_MISSING;
 	case X509_V_ERR_INVALID_PURPOSE:
 	case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE:
 	case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:

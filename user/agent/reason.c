@@ -15,6 +15,7 @@ static const char *const reason_names[REASON_MAX] = {
 	[REASON_UNKNOWN_SNI] = "unknown_sni",
 	[REASON_HANDSHAKE_TIMEOUT] = "handshake_timeout",
 	[REASON_PROTOCOL_ERROR] = "protocol_error",
+	[REASON_CRL_MISSING] = "crl_missing",
 	[REASON_NO_HELLO] = "no_hello",
 	[REASON_CLIENT_REFUSED] = "client_refused",
 	[REASON_UPSTREAM_ERROR] = "upstream_error",
@@ -39,5 +40,6 @@ bool reason_is_failure(enum reason r)
 
 bool reason_is_clients_fault(enum reason r)
 {
-	return reason_is_failure(r) && r != REASON_NO_HELLO && r != REASON_CLIENT_REFUSED;
+	return reason_is_failure(r) && r != REASON_NO_HELLO && r != REASON_CLIENT_REFUSED &&
+	       r != REASON_CRL_MISSING;
 }

@@ -11,7 +11,7 @@
 
 enum reason {
 	REASON_OK = 0,
-	/* Handshake failures; all but the last two count against the source. */
+	/* Handshake failures; all but the last three count against the source. */
 	REASON_NO_CERT,
 	REASON_UNKNOWN_CA,
 	REASON_EXPIRED,
@@ -23,6 +23,7 @@ enum reason {
 	REASON_UNKNOWN_SNI,
 	REASON_HANDSHAKE_TIMEOUT,
 	REASON_PROTOCOL_ERROR,
+	REASON_CRL_MISSING,	/* no usable CRL for a CA in the chain: ours to fix */
 	REASON_NO_HELLO,	/* closed before a byte of ClientHello: a health check */
 	REASON_CLIENT_REFUSED,	/* the client sent an alert: it refused our certificate */
 	REASON_N_FAILURES,	/* marks the end of the failures */

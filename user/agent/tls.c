@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_names.h>
@@ -240,6 +241,39 @@ static int load_ca(X509_STORE *store, STACK_OF(X509_NAME) *names,
 	return 0;
 }
 
+/*
+ * Every CA of client_ca needs a CRL in the crl file: with crl set, a
+ * certificate whose issuer has none could never be checked, and every one
+ * it signs would be refused. Refusing the configuration names the CA.
+ */
+static int crl_covers_cas(X509_STORE *store, const struct config_site *s, struct tls_err *e)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+	char name[256];
+	int rc = 0;
+
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+		bool found = false;
+
+		if (!ca)
+			continue;
+		for (int j = 0; j < sk_X509_OBJECT_num(objs) && !found; j++) {
+			X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, j));
+
+			found = crl && !X509_NAME_cmp(X509_CRL_get_issuer(crl),
+						      X509_get_subject_name(ca));
+		}
+		if (found)
+			continue;
+		X509_NAME_oneline(X509_get_subject_name(ca), name, sizeof(name));
+		bad(e, s->crl.line, "site %s: crl %s has no CRL of the client_ca CA %s; with crl "
+		    "set, every CA of client_ca needs its CRL", s->name, s->crl.path, name);
+		rc = -1;
+	}
+	return rc;
+}
+
 static int load_crl(X509_STORE *store, const struct config_path *p, struct tls_err *e)
 {
 	BIO *b = BIO_new_file(p->path, "r");
@@ -340,7 +374,8 @@ static int build_site(struct tls *t, const struct config_site *s, struct tls_err
 		    load_ca(store, ts->ca_names, &s->client_ca, "client_ca", e) < 0)
 			return -1;
 		X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
-		if (s->crl.path && load_crl(store, &s->crl, e) < 0)
+		if (s->crl.path &&
+		    (load_crl(store, &s->crl, e) < 0 || crl_covers_cas(store, s, e) < 0))
 			return -1;
 	}
 	if (!s->upstream.tls && !s->upstream_h2.tls)
