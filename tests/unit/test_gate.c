@@ -4,8 +4,10 @@
  * program, at both entry points (XDP and tc), with BPF_PROG_TEST_RUN. Each
  * point checks the verdict and that exactly the counter of the expected
  * verdict-table row moved, by one packet of the frame's length. This file
- * holds the verdict table and the state behind it (flows, budgets, token
- * buckets, penalties, allowlist); test_gate_parse.c holds the parser.
+ * holds the verdict table, one plain frame per row and variant, and the
+ * state behind it (flows, budgets, token buckets, penalties, allowlist);
+ * test_gate_parse.c holds the shapes the parser must see through or
+ * refuse. Each behaviour is checked in one of the two, not both.
  */
 #include "gatecheck.h"
 
@@ -114,7 +116,12 @@ static size_t drop_setup(const struct variant *v, __u32 id, __u32 mode,
 	return len;
 }
 
-/* Every row of the verdict table in DESIGN.md, for one variant. */
+/*
+ * Every row of the verdict table in README.md, for one variant. The
+ * enforce row of drop-malformed is the truncation sweep of
+ * test_gate_parse.c, which cuts a SYN at every length; its monitor row is
+ * here with the other would-drop rows.
+ */
 static void verdict_table(const struct variant *v)
 {
 	struct gate_cfg c = lab_cfg_default();
@@ -165,8 +172,11 @@ static void verdict_table(const struct variant *v)
 
 	for (size_t i = 0; i < sizeof(drop_cases) / sizeof(drop_cases[0]); i++) {
 		const struct drop_case *d = &drop_cases[i];
-		size_t len = drop_setup(v, d->id, GATE_ENFORCE, f);
+		size_t len;
 
+		if (d->id == CNT_DROP_MALFORMED)
+			continue;
+		len = drop_setup(v, d->id, GATE_ENFORCE, f);
 		point(check_frame(v->ep, f, len, d->id), "%s: %s is dropped (%s)",
 		      v->name, d->what, lab_cnt_name(d->id));
 	}
@@ -332,8 +342,6 @@ static void expiry(const struct variant *v)
 	      "%s: a SYN from a source whose penalty has run out is admitted (pass-syn)", v->name);
 	fresh_default();
 	must(lab_penalize(&lab, s.src, lab_now() + 60 * SEC_NS), "seeding penalty");
-	point(check(v->ep, &s, CNT_DROP_PENALTY),
-	      "%s: a SYN from a source penalized for another minute is dropped (drop-penalty)", v->name);
 	s.flags = FR_ACK;
 	k = fr_key(&s);
 	must(lab_verify(&lab, &k, 0), "seeding verified");
@@ -416,8 +424,6 @@ static void backend(const struct variant *v)
 	struct flow_key k;
 
 	fresh_default();
-	point(check(v->ep, &s, CNT_DROP_BACKEND),
-	      "%s: a SYN to the BACKEND port is dropped (drop-backend)", v->name);
 	s.flags = FR_ACK | FR_PSH;
 	k = fr_key(&s);
 	must(lab_verify(&lab, &k, 0), "seeding verified");
