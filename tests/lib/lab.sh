@@ -89,19 +89,20 @@ lab_spawn() {
 
 # _lab_started PID: when the process started (clock ticks since boot),
 # which tells it from a later process that got the same pid; empty once
-# it is gone or a zombie.
+# it is gone. A zombie still counts: until its parent reaps it, the pid
+# is not free, and a caller checking with kill -0 would still see it.
 _lab_started() {
 	local stat
 	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	# After "pid (comm) ", whose comm may hold spaces: state is the 1st
-	# field, starttime the 20th.
+	# After "pid (comm) ", whose comm may hold spaces, starttime is the
+	# 20th field.
 	stat=${stat##*) }
 	# shellcheck disable=SC2086
 	set -- $stat
-	[ "${1:-}" = Z ] || echo "${20:-}"
+	echo "${20:-}"
 }
 
-# _lab_alive PID START: is PID still running as the process started then?
+# _lab_alive PID START: is PID still the process started then?
 _lab_alive() {
 	[ -n "$2" ] && [ "$(_lab_started "$1")" = "$2" ]
 }
