@@ -110,23 +110,23 @@ _lab_alive() {
 # lab_stop PID...: ends these processes of the lab (any other pid is left
 # alone): TERM, then KILL what still runs 3 s later.
 lab_stop() {
-	local pid start i live=()
+	local pid start p live=()
 	for pid in "$@"; do
 		start=$(awk -v p="$pid" '$1 == p { print $2; exit }' "$LAB_STATE/pids")
 		_lab_alive "$pid" "$start" || continue
 		kill "$pid" 2>/dev/null && live+=("$pid $start")
 	done
-	for i in $(seq 30); do
+	for _ in $(seq 30); do
 		set -- "${live[@]}"
 		live=()
-		for pid in "$@"; do
-			_lab_alive ${pid} && live+=("$pid")
+		for p in "$@"; do
+			_lab_alive "${p% *}" "${p#* }" && live+=("$p")
 		done
 		[ ${#live[@]} -gt 0 ] || return 0
 		sleep 0.1
 	done
-	for pid in "${live[@]}"; do
-		kill -9 "${pid% *}" 2>/dev/null || true
+	for p in "${live[@]}"; do
+		kill -9 "${p% *}" 2>/dev/null || true
 	done
 	return 0
 }
@@ -134,8 +134,8 @@ lab_stop() {
 # lab_wait_listen NS PORT [SECONDS]: until a TCP socket listens on PORT in
 # NS, 5 s at most; 1 if none did.
 lab_wait_listen() {
-	local i out
-	for i in $(seq $((${3:-5} * 10))); do
+	local out
+	for _ in $(seq $((${3:-5} * 10))); do
 		out=$(lab_in "$1" ss -Hltn "sport = :$2")
 		[[ $out == *LISTEN* ]] && return 0
 		sleep 0.1
@@ -146,8 +146,8 @@ lab_wait_listen() {
 # lab_wait_closed NS PORT [SECONDS]: until nothing listens on PORT in NS,
 # 5 s at most; 1 if something still does.
 lab_wait_closed() {
-	local i out
-	for i in $(seq $((${3:-5} * 10))); do
+	local out
+	for _ in $(seq $((${3:-5} * 10))); do
 		out=$(lab_in "$1" ss -Hltn "sport = :$2")
 		[[ $out == *LISTEN* ]] || return 0
 		sleep 0.1
