@@ -10,7 +10,8 @@
 #
 # joined by a bridge in NAME-wire (NAME: $AOPGATE_DEMO_NAME, default agd).
 # `demo.sh up` builds the lab, runs every attempt and prints a report; the
-# lab stays up for exploration; `demo.sh down` removes everything. The
+# lab stays up for exploration; `demo.sh down` removes everything, from
+# the registry the shared lab (tests/lib/lab.sh) keeps in $STATE. The
 # outcomes are also written as key=value lines to $STATE/outcomes.
 set -euo pipefail
 
@@ -23,39 +24,33 @@ NS=("$N-wire" "$N-origin" "$N-edge" "$N-stranger")
 ORIGIN=10.88.0.1 EDGE=10.88.0.2 STRANGER=10.88.0.3
 PENALTY_S=3
 
+# shellcheck source=tests/lib/lab.sh
+source "$top/tests/lib/lab.sh"
 # shellcheck source=tests/system/pki.bash
 source "$top/tests/system/pki.bash"
 
-in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$N-$ns" "$@"; }
+in_ns() { local ns=$1; shift; lab_in "$N-$ns" "$@"; }
 gate() { in_ns origin "$build/aopgate" --pin-root "$PIN" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 outcome() { echo "$1=$2" >>"$STATE/outcomes"; }
 
 down() {
-	if [ -f "$STATE/pids" ]; then
-		while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$STATE/pids"
-		while read -r pid; do
-			for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-			kill -9 "$pid" 2>/dev/null || true
-		done <"$STATE/pids"
+	if [ -d "$STATE" ]; then
+		lab_init "$STATE"
+		lab_teardown
 	fi
-	rm -rf "$PIN" "$STATE"
-	for ns in "${NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+	rm -rf "$STATE"
 }
 
 # bg NS NAME CMD...: a background service, logged, stopped by `down`.
 bg() {
 	local ns=$1 name=$2
 	shift 2
-	nsenter --net="/run/netns/$N-$ns" "$@" >>"$STATE/$name.log" 2>&1 &
-	echo $! >>"$STATE/pids"
+	lab_spawn "$name" "$N-$ns" "$@"
 }
 
 wait_listen() {
-	for _ in $(seq 50); do
-		in_ns origin ss -Hltn "sport = :$1" | grep -q LISTEN && return 0
-		sleep 0.1
-	done
+	lab_wait_listen "$N-origin" "$1" 5 && return 0
 	echo "demo: nothing listens on $1; see $STATE/*.log" >&2
 	return 1
 }
@@ -89,19 +84,15 @@ refusal() {
 }
 
 lab() {
-	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-	for ns in "${NS[@]}"; do
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-	done
+	lab_pin_root "$PIN"
+	lab_netns "${NS[@]}"
 	ip -n "$N-wire" link add br0 type bridge
 	ip -n "$N-wire" link set br0 up
 	local i=1
 	for host in origin edge stranger; do
-		ip link add "$host" netns "$N-$host" type veth peer name "p-$host" netns "$N-wire"
-		ip -n "$N-wire" link set "p-$host" master br0 up
-		ip -n "$N-$host" addr add "10.88.0.$i/24" dev "$host"
-		ip -n "$N-$host" link set "$host" up
+		lab_veth "$N-$host" "$host" "$N-wire" "p-$host"
+		ip -n "$N-wire" link set "p-$host" master br0
+		lab_addr "$N-$host" "$host" "10.88.0.$i/24"
 		i=$((i + 1))
 	done
 }
@@ -145,15 +136,15 @@ origin() {
 	EOC
 	gate attach -i origin -m native --gate-ports 443 --backend-ports 8080
 	gate set syn_burst 20
-	bg origin nginx nginx -c "$STATE/nginx.conf" -p "$STATE"
-	wait_listen 8080
+	lab_nginx nginx "$N-origin" "$STATE/nginx.conf" 8080 ||
+		{ echo "demo: nginx does not listen on 8080; see $STATE/nginx-error.log" >&2; return 1; }
 	bg origin agent "$build/aopgated" -c "$STATE/aopgate.conf"
 	wait_listen 443
 }
 
 up() {
 	down
-	mkdir -p "$STATE"
+	lab_init "$STATE"
 	: >"$STATE/outcomes"
 	say "building the lab: origin, edge and stranger namespaces, a demo PKI"
 	lab

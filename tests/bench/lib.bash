@@ -1,16 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Shared by the benchmark parts (sourced by tests/bench/run): a lab of
-# network namespaces with names unique to this run, processes started by
-# pid and ended by pid, a teardown that runs on any exit, a PKI, server
-# configurations, CPU accounting at the origin and the statistics.
+# network namespaces with names unique to this run on the shared lab
+# (tests/lib/lab.sh: processes started and ended by pid, a teardown that
+# runs on any exit), a PKI, server configurations, CPU accounting at the
+# origin and the statistics.
 #
 #   edge ns     ${BL}e  $IF_E1  10.66.1.2/24 fd00:66:1::2/64   legitimate client
 #   origin ns   ${BL}o  $IF_E0  10.66.1.1/24 fd00:66:1::1/64
 #                       $IF_S0  10.66.2.1/24 fd00:66:2::1/64
 #   stranger ns ${BL}s  $IF_S1  10.66.2.2/24 (and .10-.29)     everybody else
 #
-# Commands run in a namespace with nsenter --net, not `ip netns exec`: the
-# latter remounts /sys, which would hide /sys/fs/bpf and the gate's pins.
+# shellcheck source=tests/lib/lab.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
 
 ORIGIN_E4=10.66.1.1 EDGE4=10.66.1.2
 ORIGIN_S4=10.66.2.1 STRANGER4=10.66.2.2
@@ -29,8 +30,7 @@ bench_init() {
 	# within 15 characters, and the CPU accounting finds it by that name.
 	IF_E0=b${id}e0 IF_E1=b${id}e1 IF_S0=b${id}s0 IF_S1=b${id}s1
 	PIN=/sys/fs/bpf/aopgate-bench-$id
-	: >"$BT/pids"
-	: >"$BT/netns"
+	lab_init "$BT" || die "cannot write $BT"
 	trap bench_cleanup EXIT
 	trap 'exit 130' INT TERM HUP
 }
@@ -38,22 +38,8 @@ bench_init() {
 # bench_cleanup: ends every process started here (by pid), removes the
 # pins and the namespaces (their veths and iptables rules go with them).
 bench_cleanup() {
-	local pid ns
 	[ -n "${BT:-}" ] && [ -d "$BT" ] || return 0
-	while read -r pid; do
-		kill "$pid" 2>/dev/null
-	done <"$BT/pids"
-	while read -r pid; do
-		for _ in $(seq 20); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill -9 "$pid" 2>/dev/null
-	done <"$BT/pids"
-	rm -rf "$PIN"
-	while read -r ns; do
-		ip netns del "$ns" 2>/dev/null
-	done <"$BT/netns"
+	lab_teardown
 	if [ "${BENCH_KEEP_LOGS:-0}" = 1 ]; then
 		echo "bench: logs kept in $BT" >&2
 	else
@@ -61,32 +47,20 @@ bench_cleanup() {
 	fi
 }
 
-in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$@"; }
+in_ns() { lab_in "$@"; }
 in_origin() { in_ns "${BL}o" "$@"; }
 in_edge() { in_ns "${BL}e" "$@"; }
 in_stranger() { in_ns "${BL}s" "$@"; }
 
 # spawn NAME NS CMD...: CMD in the background in namespace NS, logged to
-# $BT/NAME.log; its pid is in $SPAWNED and the teardown ends it. nsenter
-# execs CMD, so the pid recorded is the command's own.
+# $BT/NAME.log; its pid is in $SPAWNED and the teardown ends it.
 spawn() {
-	local name=$1 ns=$2
-	shift 2
-	nsenter --net="/run/netns/$ns" "$@" >>"$BT/$name.log" 2>&1 &
-	SPAWNED=$!
-	echo "$SPAWNED" >>"$BT/pids"
+	lab_spawn "$@"
+	SPAWNED=$LAB_SPAWNED
 }
 
-# stop PID: ends one spawned process and waits for it (2 s, then KILL).
-stop() {
-	kill "$1" 2>/dev/null || return 0
-	for _ in $(seq 40); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	kill -9 "$1" 2>/dev/null
-	return 0
-}
+# stop PID: ends one spawned process and waits for it (TERM, then KILL).
+stop() { lab_stop "$1"; }
 
 die() {
 	echo "bench: $*" >&2
@@ -104,15 +78,12 @@ need() {
 
 # ---- the lab ----
 
-# _veth NS_A IF_A ADDR_A NS_B IF_B ADDR_B SUBNET6_A SUBNET6_B
+# _veth NS_A IF_A ADDR_A NS_B IF_B ADDR_B ADDR6_A ADDR6_B
 _veth() {
-	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
-	ip -n "$1" addr add "$3/24" dev "$2"
-	ip -n "$4" addr add "$6/24" dev "$5"
-	ip -n "$1" addr add "$7/64" dev "$2" nodad
-	ip -n "$4" addr add "$8/64" dev "$5" nodad
-	ip -n "$1" link set "$2" up
-	ip -n "$4" link set "$5" up
+	lab_veth "$1" "$2" "$4" "$5" &&
+		lab_addr "$1" "$2" "$3/24" "$7/64" &&
+		lab_addr "$4" "$5" "$6/24" "$8/64" ||
+		die "cannot make the veth pair $2-$5"
 	_tune "$1" "$2"
 	_tune "$4" "$5"
 }
@@ -125,7 +96,7 @@ _veth() {
 # set through sysfs, which only `ip netns exec` shows for the namespace,
 # and only once the link is up (its NAPI instances exist then).
 _tune() {
-	ip netns exec "$1" ethtool -K "$2" gro on tso off >/dev/null 2>&1 ||
+	in_ns "$1" ethtool -K "$2" gro on tso off >/dev/null 2>&1 ||
 		die "ethtool -K $2 gro on tso off failed"
 	ip netns exec "$1" sh -c "echo 1 >/sys/class/net/$2/threaded" ||
 		die "cannot enable threaded NAPI on $2"
@@ -134,13 +105,9 @@ _tune() {
 # lab_up: the three namespaces and the two veth pairs.
 lab_up() {
 	[ "$(id -u)" -eq 0 ] || die "the benchmarks need root (namespaces, XDP)"
-	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-	local ns i
-	for ns in "${BL}o" "${BL}e" "${BL}s"; do
-		echo "$ns" >>"$BT/netns"
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-	done
+	local i
+	lab_pin_root "$PIN" || die "cannot use $PIN"
+	lab_netns "${BL}o" "${BL}e" "${BL}s" || die "cannot make the namespaces"
 	_veth "${BL}o" "$IF_E0" $ORIGIN_E4 "${BL}e" "$IF_E1" $EDGE4 $ORIGIN_E6 $EDGE6
 	_veth "${BL}o" "$IF_S0" $ORIGIN_S4 "${BL}s" "$IF_S1" $STRANGER4 fd00:66:2::1 fd00:66:2::2
 	# More stranger addresses, each a first-time source for the gate.
@@ -184,11 +151,8 @@ gate_counter() {
 
 # wait_port NS PORT: until something listens on PORT in NS (10 s).
 wait_port() {
-	for _ in $(seq 100); do
-		in_ns "$1" ss -Hltn "sport = :$2" | grep -q LISTEN && return 0
-		sleep 0.1
-	done
-	die "nothing listens on port $2 in $1; logs: $(tail -5 "$BT"/*.log 2>/dev/null)"
+	lab_wait_listen "$1" "$2" 10 ||
+		die "nothing listens on port $2 in $1; logs: $(tail -5 "$BT"/*.log 2>/dev/null)"
 }
 
 # ---- CPU accounting ----
@@ -431,8 +395,9 @@ server_up() {
 		;;
 	nginx)
 		nginx_conf "$BT/nginx-$port.conf" "$mode" "$t" "$port"
-		spawn "nginx-$port" "${BL}o" nginx -c "$BT/nginx-$port.conf" -p "$BT" \
-			-e "$BT/nginx-$port-error.log"
+		lab_nginx "nginx-$port" "${BL}o" "$BT/nginx-$port.conf" "$port" 10 ||
+			die "nginx does not listen on $port: $(tail -3 "$BT/nginx-$port-error.log" 2>/dev/null)"
+		SPAWNED=$LAB_SPAWNED
 		;;
 	haproxy)
 		haproxy_conf "$BT/haproxy.cfg" "$t" "$port"
@@ -454,10 +419,7 @@ server_down() {
 	unset "SRV_PID[$1]"
 	[ "$1" = aopgated ] && gate_detach
 	# The port must be free before the next server binds it.
-	for _ in $(seq 50); do
-		in_origin ss -Hltn "sport = :$port" | grep -q LISTEN || return 0
-		sleep 0.1
-	done
+	lab_wait_closed "${BL}o" "$port" 5 || true
 }
 
 # origin_of KIND: sets ORIGIN_PIDS to the server whose CPU is measured.

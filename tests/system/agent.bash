@@ -38,8 +38,7 @@ origin_up() {
 		}
 	}
 	EOC
-	spawn nginx "$LAB_O" nginx -c "$LAB_DIR/nginx.conf" -p "$LAB_DIR"
-	wait_port 8080
+	lab_nginx nginx "$LAB_O" "$LAB_DIR/nginx.conf" 8080 || fail "nginx does not listen on 8080"
 }
 
 # agent_conf [EXTRA_AGENT_LINES [EXTRA_SITE_LINES]]: writes the agent's
@@ -121,7 +120,7 @@ agent_files() {
 
 agent_start() {
 	spawn agent "$LAB_O" "$AOPGATED" -c "$LAB_DIR/aopgate.conf"
-	AGENT_PID=$(tail -1 "$LAB_DIR/pids")
+	AGENT_PID=$LAB_SPAWNED
 	wait_port 443
 }
 

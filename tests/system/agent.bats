@@ -51,7 +51,7 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 		sleep 0.1
 	done
 	run gate flows
-	refute_output --partial "verified.*$CLIENT4"
+	refute_output --regexp "verified +${CLIENT4//./\\.}:"
 	run bpftool map dump pinned "$PIN/verified"
 	refute_output --partial '"site_id"'
 }

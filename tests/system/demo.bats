@@ -50,7 +50,7 @@ counter() {
 }
 
 @test "demo down removes the namespaces, the pins, the processes and the state" {
-	pids=$(cat "$STATE/pids")
+	pids=$(cut -d" " -f1 "$STATE/pids")
 	[ -n "$pids" ]
 	"$TOP/scripts/demo.sh" down
 	for pid in $pids; do

@@ -79,10 +79,16 @@ reaches_gate_port() {
 	gate_attach -m native
 	listen 443 back-again
 	gate deny add $CLIENT4 --for 3s
-	# The connect gives up after 2 s, SYN retransmits included.
 	run connect $ORIGIN4 443
 	assert_failure
-	sleep 1.5
+	# deny list leaves out what has expired; 3 s from now, plus a margin
+	# for a loaded machine.
+	for _ in $(seq 100); do
+		gate deny list | grep -qF "$CLIENT4" || break
+		sleep 0.1
+	done
+	run gate deny list
+	refute_output --partial "$CLIENT4"
 	run connect $ORIGIN4 443
 	assert_output back-again
 }

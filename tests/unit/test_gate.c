@@ -4,10 +4,11 @@
  * program, at both entry points (XDP and tc), with BPF_PROG_TEST_RUN. Each
  * point checks the verdict and that exactly the counter of the expected
  * verdict-table row moved, by one packet of the frame's length. This file
- * holds the verdict table and the state behind it (flows, budgets, token
- * buckets, penalties, allowlist); test_gate_parse.c holds the parser.
+ * holds the verdict table, one plain frame per row and variant, and the
+ * state behind it (flows, budgets, token buckets, penalties, allowlist);
+ * test_gate_parse.c holds the shapes the parser must see through or
+ * refuse. Each behaviour is checked in one of the two, not both.
  */
-#include <unistd.h>
 #include "gatecheck.h"
 
 /* The syn_rl key of a source: /32 for IPv4, /64 for IPv6. */
@@ -27,6 +28,20 @@ static void seed_bucket(const uint8_t src[16], int ipv6, __u64 tat_ns)
 
 	if (bpf_map_update_elem(lab.syn_rl, &k, &b, BPF_ANY))
 		bail("seeding syn_rl");
+}
+
+/*
+ * Moves a source's bucket ns into the past, which to the gate is the same
+ * as ns having gone by: refill is judged without waiting for the clock.
+ */
+static void age_bucket(const uint8_t src[16], int ipv6, __u64 ns)
+{
+	struct src_key k = bucket_key(src, ipv6);
+	struct syn_bucket b;
+
+	if (bpf_map_lookup_elem(lab.syn_rl, &k, &b))
+		bail("reading syn_rl");
+	seed_bucket(src, ipv6, b.tat_ns - ns);
 }
 
 /*
@@ -101,7 +116,12 @@ static size_t drop_setup(const struct variant *v, __u32 id, __u32 mode,
 	return len;
 }
 
-/* Every row of the verdict table in DESIGN.md, for one variant. */
+/*
+ * Every row of the verdict table in README.md, for one variant. The
+ * enforce row of drop-malformed is the truncation sweep of
+ * test_gate_parse.c, which cuts a SYN at every length; its monitor row is
+ * here with the other would-drop rows.
+ */
 static void verdict_table(const struct variant *v)
 {
 	struct gate_cfg c = lab_cfg_default();
@@ -152,8 +172,11 @@ static void verdict_table(const struct variant *v)
 
 	for (size_t i = 0; i < sizeof(drop_cases) / sizeof(drop_cases[0]); i++) {
 		const struct drop_case *d = &drop_cases[i];
-		size_t len = drop_setup(v, d->id, GATE_ENFORCE, f);
+		size_t len;
 
+		if (d->id == CNT_DROP_MALFORMED)
+			continue;
+		len = drop_setup(v, d->id, GATE_ENFORCE, f);
 		point(check_frame(v->ep, f, len, d->id), "%s: %s is dropped (%s)",
 		      v->name, d->what, lab_cnt_name(d->id));
 	}
@@ -282,19 +305,24 @@ static void token_bucket(int ep, int ipv6)
 		      "%s: an address in another /64 has a bucket of its own (pass-syn)", v.name);
 	}
 
-	/* 10/s: a token every 100 ms, long enough that no scheduling hiccup
-	 * between the first two SYNs hands out the second token early. */
-	c.syn_rate = 10;
+	/* 1/s and burst 1: the first SYN takes the only token, which comes
+	 * back a whole second later and not before. */
+	c.syn_rate = 1;
 	c.syn_burst = 1;
 	fresh(&c);
 	s = tcp(&v, 31000, GATE_PORT, FR_SYN);
 	good = check(ep, &s, CNT_PASS_SYN);
 	s.sport++;
 	good = good && check(ep, &s, CNT_DROP_RATELIMIT);
-	usleep(150000);
+	age_bucket(s.src, ipv6, SEC_NS / 2);
 	s.sport++;
-	point(good && check(ep, &s, CNT_PASS_SYN),
-	      "%s: with syn_rate 10/s and burst 1, the next SYN is dropped and a token is back 150 ms later (pass-syn)",
+	point(good && check(ep, &s, CNT_DROP_RATELIMIT),
+	      "%s: with syn_rate 1/s and burst 1, the next SYN is dropped, and still half a second later (drop-ratelimit)",
+	      v.name);
+	age_bucket(s.src, ipv6, SEC_NS / 2 + SEC_NS / 10);
+	s.sport++;
+	point(check(ep, &s, CNT_PASS_SYN),
+	      "%s: with syn_rate 1/s and burst 1, a token is back a second after it was taken (pass-syn)",
 	      v.name);
 }
 
@@ -314,8 +342,6 @@ static void expiry(const struct variant *v)
 	      "%s: a SYN from a source whose penalty has run out is admitted (pass-syn)", v->name);
 	fresh_default();
 	must(lab_penalize(&lab, s.src, lab_now() + 60 * SEC_NS), "seeding penalty");
-	point(check(v->ep, &s, CNT_DROP_PENALTY),
-	      "%s: a SYN from a source penalized for another minute is dropped (drop-penalty)", v->name);
 	s.flags = FR_ACK;
 	k = fr_key(&s);
 	must(lab_verify(&lab, &k, 0), "seeding verified");
@@ -398,8 +424,6 @@ static void backend(const struct variant *v)
 	struct flow_key k;
 
 	fresh_default();
-	point(check(v->ep, &s, CNT_DROP_BACKEND),
-	      "%s: a SYN to the BACKEND port is dropped (drop-backend)", v->name);
 	s.flags = FR_ACK | FR_PSH;
 	k = fr_key(&s);
 	must(lab_verify(&lab, &k, 0), "seeding verified");

@@ -52,6 +52,18 @@ static int same(const uint8_t *got, int n, const uint8_t *want, int wn, const ch
 	return eq;
 }
 
+/* A v1 line is text of a known length: all of it, and nothing more. */
+static int same_line(const char *got, int n, const char *want, const char *name)
+{
+	int wn = (int)strlen(want);
+	int eq = n == wn && memcmp(got, want, wn) == 0;
+
+	ok(eq, "%s", name);
+	if (!eq)
+		diag("got %d bytes: %.*s; want %d bytes: %s", n, n > 0 ? n : 0, got, wn, want);
+	return eq;
+}
+
 static void test_v1(void)
 {
 	char buf[PROXYPROTO_V1_MAX + 1];
@@ -59,31 +71,32 @@ static void test_v1(void)
 
 	n = proxyproto_v1(buf, sizeof(buf), v4(&a1, "192.168.0.1", 56324),
 			  v4(&a2, "192.168.0.11", 443));
-	ok(n == 47 && !memcmp(buf, "PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n", 47),
-	   "v1 TCP4: the example line of section 2.1");
+	same_line(buf, n, "PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n",
+		  "v1 TCP4: the example line of section 2.1");
 
 	n = proxyproto_v1(buf, sizeof(buf), v4(&a1, "255.255.255.255", 65535),
 			  v4(&a2, "255.255.255.255", 65535));
-	ok(n == 56, "v1 TCP4 worst case is 56 bytes, as section 2.1 computes");
+	same_line(buf, n, "PROXY TCP4 255.255.255.255 255.255.255.255 65535 65535\r\n",
+		  "v1 TCP4 worst case is 56 bytes, as section 2.1 computes");
 
 	n = proxyproto_v1(buf, sizeof(buf),
 			  v6(&a1, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535),
 			  v6(&a2, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535));
-	ok(n == 104 && !memcmp(buf, "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
-			       "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n", 104),
-	   "v1 TCP6 worst case is 104 bytes, as section 2.1 computes");
+	same_line(buf, n, "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+		  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n",
+		  "v1 TCP6 worst case is 104 bytes, as section 2.1 computes");
 
 	n = proxyproto_v1(buf, sizeof(buf), v6(&a1, "::ffff:198.51.100.7", 40000),
 			  v6(&a2, "::ffff:10.0.0.1", 443));
-	ok(n > 0 && !strncmp(buf, "PROXY TCP4 198.51.100.7 10.0.0.1 40000 443\r\n", n),
-	   "v1: a v4-mapped IPv6 pair is sent as TCP4");
+	same_line(buf, n, "PROXY TCP4 198.51.100.7 10.0.0.1 40000 443\r\n",
+		  "v1: a v4-mapped IPv6 pair is sent as TCP4");
 
 	n = proxyproto_v1(buf, sizeof(buf), v6(&a1, "2001:db8::1", 1), v6(&a2, "2001:db8::2", 2));
-	ok(n > 0 && !strncmp(buf, "PROXY TCP6 2001:db8::1 2001:db8::2 1 2\r\n", n),
-	   "v1 TCP6 uses the compressed text form");
+	same_line(buf, n, "PROXY TCP6 2001:db8::1 2001:db8::2 1 2\r\n",
+		  "v1 TCP6 uses the compressed text form");
 
 	n = proxyproto_v1(buf, sizeof(buf), NULL, NULL);
-	ok(n == 15 && !memcmp(buf, "PROXY UNKNOWN\r\n", 15), "v1 UNKNOWN for a non-IP connection");
+	same_line(buf, n, "PROXY UNKNOWN\r\n", "v1 UNKNOWN for a non-IP connection");
 
 	n = proxyproto_v1(buf, 20, v4(&a1, "192.168.0.1", 56324), v4(&a2, "192.168.0.11", 443));
 	ok(n == -1, "v1 refuses to truncate");
@@ -223,11 +236,23 @@ static void test_v2_tlvs(void)
 	in.version = "TLSv1.3";
 	ok(proxyproto_v2(buf, 40, &in) == -1, "v2 refuses to truncate");
 
+	/*
+	 * Room for all of it, so that only the 16-bit length fields can
+	 * refuse: a TLV whose value alone is over 65535 bytes, and TLVs that
+	 * each fit but together overflow the header's length.
+	 */
+	static uint8_t room[80000];
 	static char big[70000];
 
 	memset(big, 'a', sizeof(big) - 1);
 	in.authority = big;
-	ok(proxyproto_v2(buf, sizeof(buf), &in) == -1, "v2 refuses a TLV over 65535 bytes");
+	ok(proxyproto_v2(room, sizeof(room), &in) == -1, "v2 refuses a TLV over 65535 bytes");
+
+	big[65535] = 0;
+	in.cn = NULL;
+	in.version = "TLSv1.3";
+	ok(proxyproto_v2(room, sizeof(room), &in) == -1,
+	   "v2 refuses TLVs that fit one by one but add up to over 65535 bytes");
 }
 
 int main(void)
