@@ -421,10 +421,10 @@ static __always_inline __u32 pending_budget(struct pending_flow *pf,
  *
  *   not a bare SYN:  in verified, not expired       pass-verified
  *                    source denied by the operator  drop-denied
+ *                    allowlist on, source outside   drop-not-allowed
  *                    in pending, within budget      pass-pending
  *                    in pending, over budget        drop-budget
  *                    source prefix penalized        drop-penalty
- *                    allowlist on, source outside   drop-not-allowed
  *                    anything else                  drop-unknown
  *   a bare SYN:      source denied by the operator  drop-denied
  *                    source prefix penalized        drop-penalty
@@ -470,6 +470,8 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 		}
 		if (denied(p, cfg, &now))
 			return CNT_DROP_DENIED;
+		if (outside_allowlist(p, cfg))
+			return CNT_DROP_NOT_ALLOWED;
 		pf = bpf_map_lookup_elem(&pending, &p->key);
 		if (pf)
 			return pending_budget(pf, cfg, clock_ns(&now), len);
@@ -477,7 +479,7 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 		pen = bpf_map_lookup_elem(&penalty, &src);
 		if (pen && pen->until_ns > clock_ns(&now))
 			return CNT_DROP_PENALTY;
-		return outside_allowlist(p, cfg) ? CNT_DROP_NOT_ALLOWED : CNT_DROP_UNKNOWN;
+		return CNT_DROP_UNKNOWN;
 	}
 
 	if (denied(p, cfg, &now))

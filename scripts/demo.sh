@@ -183,15 +183,16 @@ up() {
 	fi
 	wait "$held" || true
 
-	say "stranger (10.88.0.3) without a certificate"
+	say "stranger (10.88.0.3) without a certificate: failure 1 of 3"
 	refusal stranger_no_cert stranger -
-	say "stranger again, right away: now penalized"
-	refusal stranger_penalized stranger -
-	sleep $((PENALTY_S + 1))
-	say "stranger, penalty expired, with a certificate from another CA"
+	say "stranger with a certificate from another CA: failure 2 of 3"
 	refusal stranger_wrong_ca stranger outsider
+	say "stranger without a certificate again: failure 3 of 3, penalized"
+	refusal stranger_third stranger -
+	say "stranger again, right away: its SYN is dropped in XDP"
+	refusal stranger_penalized stranger -
 	say "stranger: 300 SYNs, 200 stray ACKs and 50 UDP packets to port 443"
-	sleep $((PENALTY_S * 2 + 1))
+	sleep $((PENALTY_S + 1))
 	in_ns stranger timeout 10 hping3 -q -S -p 443 -c 300 -i u1000 $ORIGIN >/dev/null 2>&1 || true
 	in_ns stranger timeout 10 hping3 -q -A -p 443 -c 200 -i u1000 $ORIGIN >/dev/null 2>&1 || true
 	in_ns stranger timeout 10 hping3 -q -2 -p 443 -c 50 -i u1000 $ORIGIN >/dev/null 2>&1 || true

@@ -29,6 +29,10 @@ origin_up() {
 			location / { return 200 "hello \$proxy_protocol_addr\n"; }
 		}
 		server {
+			listen 127.0.0.1:8082 http2 proxy_protocol;
+			location / { return 200 "h2 \$proxy_protocol_addr\n"; }
+		}
+		server {
 			listen 127.0.0.1:8444 ssl;
 			ssl_certificate $PKI/server.pem;
 			ssl_certificate_key $PKI/server.key;

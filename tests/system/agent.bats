@@ -142,10 +142,11 @@ strict_sni = yes"
 	wait "$held" || true
 }
 
-@test "after a refusal the source's next SYN is dropped in XDP until the penalty expires" {
+@test "with penalty_after = 1, a refusal drops the source's next SYN in XDP until the penalty expires" {
 	# Long enough that the connect below (2 s, retransmits included)
 	# falls inside it even on a loaded machine.
-	AGENT_PENALTY=6s agent_up
+	AGENT_PENALTY=6s agent_conf "penalty_after = 1"
+	agent_up
 	refused - no_cert
 	agent_log_wait "penalty=6s strikes=1"
 	run connect $ORIGIN4 443
@@ -238,7 +239,8 @@ strict_sni = yes"
 
 @test "kill -9 and restart: penalties survive, stale verified flows go, new clients are admitted" {
 	# Long enough to outlast the restart on a loaded machine.
-	AGENT_PENALTY=20s agent_up
+	AGENT_PENALTY=20s agent_conf "penalty_after = 1"
+	agent_up
 	hold edge1 6 "[$ORIGIN6]"
 	agent_log_wait "event=verify result=ok"
 	refused - no_cert

@@ -31,8 +31,9 @@ counter() {
 	outcome edge reached
 	outcome edge_verified_flow pinned
 	outcome stranger_no_cert refused
-	outcome stranger_penalized dropped
 	outcome stranger_wrong_ca refused
+	outcome stranger_third refused
+	outcome stranger_penalized dropped
 	outcome stranger_backend dropped
 	grep -q 'result=fail reason=no_cert .*src=10.88.0.3' "$STATE/agent.log"
 	grep -q 'result=fail reason=unknown_ca .*src=10.88.0.3' "$STATE/agent.log"

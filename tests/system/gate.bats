@@ -58,7 +58,7 @@ reaches_gate_port() {
 	assert_output origin-app
 }
 
-@test "after 'deny add', the client's SYNs are dropped and drop-penalty counts them" {
+@test "after 'deny add', the client's SYNs are dropped and drop-denied counts them" {
 	gate_attach -m native
 	listen 443
 	gate deny add $CLIENT4
@@ -67,7 +67,7 @@ reaches_gate_port() {
 	assert_output --partial forever
 	run connect $ORIGIN4 443
 	assert_failure
-	[ "$(counter drop-penalty)" -ge 1 ]
+	[ "$(counter drop-denied)" -ge 1 ]
 	[ "$(counter pass-syn)" -eq 0 ]
 
 	gate deny del $CLIENT4
@@ -93,19 +93,19 @@ reaches_gate_port() {
 	assert_output back-again
 }
 
-@test "monitor mode lets a denied client through and counts would-drop-penalty" {
+@test "monitor mode lets a denied client through and counts would-drop-denied" {
 	gate_attach -m native --mode monitor
 	listen 443 watched
 	gate deny add $CLIENT4
 	run connect $ORIGIN4 443
 	assert_output watched
-	[ "$(counter would-drop-penalty)" -ge 1 ]
-	[ "$(counter drop-penalty)" -eq 0 ]
+	[ "$(counter would-drop-denied)" -ge 1 ]
+	[ "$(counter drop-denied)" -eq 0 ]
 
 	gate mode enforce
 	run connect $ORIGIN4 443
 	assert_failure
-	[ "$(counter drop-penalty)" -ge 1 ]
+	[ "$(counter drop-denied)" -ge 1 ]
 }
 
 @test "stray ACKs to a GATE port are dropped in XDP (drop-unknown)" {
@@ -202,14 +202,14 @@ reaches_gate_port() {
 	connect $ORIGIN4 443
 	gate deny add 192.0.2.9
 	gate allow add 198.51.100.0/24
-	for m in verified pending penalty allow_src syn_rl ports gate_cfg stats; do
+	for m in verified pending penalty standing deny allow_src syn_rl ports gate_cfg stats; do
 		run bpftool map dump pinned "$PIN/$m"
 		assert_success
 	done
 	run bpftool map dump pinned "$PIN/pending"
 	assert_output --partial '"first_seen_ns":'
 	assert_output --partial '"dport":'
-	run bpftool map dump pinned "$PIN/penalty"
+	run bpftool map dump pinned "$PIN/deny"
 	assert_output --partial '"until_ns":'
 	run bpftool map dump pinned "$PIN/allow_src"
 	assert_output --partial '"prefixlen":'

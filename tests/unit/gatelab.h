@@ -31,7 +31,7 @@ struct lab {
 	struct gate_bpf *skel;
 	int ncpu;
 	int prog[LAB_N_ENTRIES];
-	int verified, pending, penalty, allow_src, syn_rl, ports, cfg, stats;
+	int verified, pending, penalty, allow_src, syn_rl, ports, cfg, stats, standing, deny;
 };
 
 struct lab_stats {
@@ -98,6 +98,8 @@ static inline int lab_open(struct lab *l, __u32 max_verified, __u32 max_lru)
 	l->penalty = bpf_map__fd(l->skel->maps.penalty);
 	l->allow_src = bpf_map__fd(l->skel->maps.allow_src);
 	l->syn_rl = bpf_map__fd(l->skel->maps.syn_rl);
+	l->standing = bpf_map__fd(l->skel->maps.standing);
+	l->deny = bpf_map__fd(l->skel->maps.deny);
 	l->ports = bpf_map__fd(l->skel->maps.ports);
 	l->cfg = bpf_map__fd(l->skel->maps.gate_cfg);
 	l->stats = bpf_map__fd(l->skel->maps.stats);
@@ -115,8 +117,9 @@ static inline void lab_close(struct lab *l)
 	l->skel = NULL;
 }
 
-/* lab_cfg_default(): sane knobs for tests: enforce, no flags, 4 packets
- * and 10 s of pending budget, 1 SYN/s with a burst of 3. */
+/* lab_cfg_default(): sane knobs for tests: enforce, no flags, 4 packets,
+ * 4 KB and 10 s of pending budget, 1 SYN/s with a burst of 3 (1000 for a
+ * source in good standing), penalties per whole address. */
 static inline struct gate_cfg lab_cfg_default(void)
 {
 	struct gate_cfg c;
@@ -124,9 +127,14 @@ static inline struct gate_cfg lab_cfg_default(void)
 	memset(&c, 0, sizeof(c));
 	c.mode = GATE_ENFORCE;
 	c.pending_max_packets = 4;
+	c.pending_max_bytes = 4096;
 	c.pending_max_age_ns = 10ull * 1000000000ull;
 	c.syn_rate = 1;
 	c.syn_burst = 3;
+	c.syn_rate_trusted = 1000;
+	c.syn_burst_trusted = 1000;
+	c.penalty_prefix4 = 32;
+	c.penalty_prefix6 = 128;
 	return c;
 }
 
@@ -177,13 +185,15 @@ static inline int lab_clear_map(int fd, size_t key_size)
 	return rc;
 }
 
-/* lab_reset(l): forgets all flows, penalties, allowlist entries and
- * token buckets; config, ports and counters stay. 0, or -1. */
+/* lab_reset(l): forgets all flows, penalties, standing, denies, allowlist
+ * entries and token buckets; config, ports and counters stay. 0, or -1. */
 static inline int lab_reset(struct lab *l)
 {
 	return lab_clear_map(l->verified, sizeof(struct flow_key)) |
 	       lab_clear_map(l->pending, sizeof(struct flow_key)) |
 	       lab_clear_map(l->penalty, sizeof(struct src_key)) |
+	       lab_clear_map(l->standing, sizeof(struct src_key)) |
+	       lab_clear_map(l->deny, sizeof(struct allow_key)) |
 	       lab_clear_map(l->allow_src, sizeof(struct allow_key)) |
 	       lab_clear_map(l->syn_rl, sizeof(struct src_key));
 }
@@ -277,6 +287,26 @@ static inline int lab_penalize(struct lab *l, const __u8 src[16],
 
 	memcpy(k.addr, src, 16);
 	return bpf_map_update_elem(l->penalty, &k, &p, BPF_ANY) ? -1 : 0;
+}
+
+/* lab_deny(l, addr, prefixlen, until_ns): an operator's deny of a CIDR. */
+static inline int lab_deny(struct lab *l, const __u8 addr[16], __u32 prefixlen, __u64 until_ns)
+{
+	struct allow_key k = { .prefixlen = prefixlen };
+	struct deny d = { .until_ns = until_ns };
+
+	memcpy(k.addr, addr, 16);
+	return bpf_map_update_elem(l->deny, &k, &d, BPF_ANY) ? -1 : 0;
+}
+
+/* lab_stand(l, prefix, until_ns): the source prefix is in good standing. */
+static inline int lab_stand(struct lab *l, const __u8 prefix[16], __u64 until_ns)
+{
+	struct src_key k;
+	struct standing st = { .until_ns = until_ns };
+
+	memcpy(k.addr, prefix, 16);
+	return bpf_map_update_elem(l->standing, &k, &st, BPF_ANY) ? -1 : 0;
 }
 
 /* lab_allow(l, addr, prefixlen): prefixlen over the 128-bit mapped address. */

@@ -62,6 +62,7 @@ static const struct drop_case {
 	{ CNT_DROP_FRAGMENT, "a non-first TCP fragment" },
 	{ CNT_DROP_MALFORMED, "a SYN cut inside its TCP options" },
 	{ CNT_DROP_NON_TCP, "UDP to a GATE port" },
+	{ CNT_DROP_DENIED, "a SYN from a range an operator denied" },
 };
 
 /* Sets up the situation of a drop case under mode; returns its frame length. */
@@ -77,6 +78,8 @@ static size_t drop_setup(const struct variant *v, __u32 id, __u32 mode,
 	c.mode = mode;
 	if (id == CNT_DROP_NOT_ALLOWED)
 		c.flags |= GATE_F_ALLOWLIST;
+	if (id == CNT_DROP_DENIED)
+		c.flags |= GATE_F_DENY;
 	fresh(&c);
 	switch (id) {
 	case CNT_DROP_BACKEND:
@@ -109,6 +112,13 @@ static size_t drop_setup(const struct variant *v, __u32 id, __u32 mode,
 	case CNT_DROP_NON_TCP:
 		s = udp(v, 40000, GATE_PORT);
 		break;
+	case CNT_DROP_DENIED: {
+		uint8_t net[16];
+
+		fr_addr(net, v->ipv6 ? "2001:db8:1::" : "198.51.100.0");
+		must(lab_deny(&lab, net, v->ipv6 ? 48 : 96 + 24, AOPGATE_FOREVER), "seeding deny");
+		break;
+	}
 	}
 	len = frame_build(&s, f);
 	if (id == CNT_DROP_MALFORMED)
@@ -417,6 +427,111 @@ static void allowlist(const struct variant *v)
 	      "%s: with the allowlist off, the same SYN is evaluated normally (pass-syn)", v->name);
 }
 
+/*
+ * What keeps the puller safe: a penalty stops new connections only, covers
+ * the source's prefix, a source in good standing draws from the trusted
+ * bucket, the pending budget counts bytes, and denies cover CIDRs.
+ */
+static void puller_safety(const struct variant *v)
+{
+	struct gate_cfg c = lab_cfg_default();
+	struct fspec s = tcp(v, 40000, GATE_PORT, FR_SYN);
+	struct flow_key k;
+	uint8_t net[16];
+	__u64 now = lab_now();
+	int good = 1;
+
+	fresh(&c);
+	s.flags = FR_ACK;
+	k = fr_key(&s);
+	must(lab_pend(&lab, &k, now, 1), "seeding pending");
+	must(lab_penalize(&lab, s.src, now + 60 * SEC_NS), "seeding penalty");
+	point(check(v->ep, &s, CNT_PASS_PENDING),
+	      "%s: an ACK of a handshake pending before its source was penalized passes (pass-pending)",
+	      v->name);
+	s.sport++;
+	point(check(v->ep, &s, CNT_DROP_PENALTY),
+	      "%s: a stray ACK from a penalized source is dropped (drop-penalty)", v->name);
+	s.flags = FR_SYN;
+	s.sport--;
+	point(check(v->ep, &s, CNT_DROP_PENALTY),
+	      "%s: a SYN of that pending flow from the penalized source is dropped (drop-penalty)",
+	      v->name);
+
+	/* A penalty covers penalty_prefix4 / penalty_prefix6 bits of the source. */
+	c.penalty_prefix4 = 24;
+	c.penalty_prefix6 = 64;
+	fresh(&c);
+	fr_addr(net, v->ipv6 ? "2001:db8:1:2::" : "198.51.100.0");
+	must(lab_penalize(&lab, net, now + 60 * SEC_NS), "seeding penalty");
+	fr_addr(s.src, v->ipv6 ? "2001:db8:1:2:aaaa:bbbb:cccc:dddd" : "198.51.100.77");
+	point(check(v->ep, &s, CNT_DROP_PENALTY),
+	      "%s: a SYN from another address in a penalized %s is dropped (drop-penalty)", v->name,
+	      v->ipv6 ? "/64" : "/24");
+	fr_addr(s.src, v->ipv6 ? "2001:db8:1:3::1" : "198.51.101.1");
+	point(check(v->ep, &s, CNT_PASS_SYN),
+	      "%s: a SYN from outside the penalized prefix passes (pass-syn)", v->name);
+
+	/* Good standing: the trusted rate, for the prefix of a verified puller. */
+	c = lab_cfg_default();
+	fresh(&c);
+	s = tcp(v, 30000, GATE_PORT, FR_SYN);
+	must(lab_stand(&lab, s.src, now + 600 * SEC_NS), "seeding standing");
+	for (int i = 0; good && i < 20; i++) {
+		s.sport = 30000 + i;
+		good = check(v->ep, &s, CNT_PASS_SYN);
+	}
+	point(good, "%s: a source in good standing opens 20 connections with syn_burst 3 (pass-syn)",
+	      v->name);
+	must(lab_stand(&lab, s.src, now - SEC_NS), "ending standing");
+	/* The 20 trusted tokens took 20 ms of the bucket: 2 SYNs fit, not 3. */
+	for (int i = 0; good && i < 2; i++) {
+		s.sport++;
+		good = check(v->ep, &s, CNT_PASS_SYN);
+	}
+	s.sport++;
+	point(good && check(v->ep, &s, CNT_DROP_RATELIMIT),
+	      "%s: once its standing has ended it is held to syn_burst 3 again (drop-ratelimit)",
+	      v->name);
+
+	/* The pending budget counts bytes as well as packets. */
+	c.pending_max_packets = 100;
+	fresh(&c);
+	s = tcp(v, 40000, GATE_PORT, FR_ACK | FR_PSH);
+	s.payload_len = 1400;
+	k = fr_key(&s);
+	must(lab_pend(&lab, &k, now, 1), "seeding pending");
+	good = check(v->ep, &s, CNT_PASS_PENDING) && check(v->ep, &s, CNT_PASS_PENDING);
+	point(good && check(v->ep, &s, CNT_DROP_BUDGET),
+	      "%s: the 1400-byte segment that takes a pending flow past pending_bytes 4096 is dropped (drop-budget)",
+	      v->name);
+	c = lab_cfg_default();
+
+	/* An operator's deny covers its CIDR and only it; verified flows stay. */
+	c.flags = GATE_F_DENY;
+	fresh(&c);
+	fr_addr(net, v->ipv6 ? "2001:db8:1::" : "198.51.100.0");
+	must(lab_deny(&lab, net, v->ipv6 ? 48 : 96 + 24, now + 60 * SEC_NS), "seeding deny");
+	s = tcp(v, 40000, GATE_PORT, FR_ACK);
+	k = fr_key(&s);
+	must(lab_verify(&lab, &k, 0), "seeding verified");
+	point(check(v->ep, &s, CNT_PASS_VERIFIED),
+	      "%s: a verified flow from a denied range still passes (pass-verified)", v->name);
+	s.sport++;
+	k = fr_key(&s);
+	must(lab_pend(&lab, &k, now, 1), "seeding pending");
+	point(check(v->ep, &s, CNT_DROP_DENIED),
+	      "%s: a pending handshake from a denied range is dropped (drop-denied)", v->name);
+	fr_addr(s.src, v->ipv6 ? "2001:db8:2::1" : "198.51.101.1");
+	s.flags = FR_SYN;
+	point(check(v->ep, &s, CNT_PASS_SYN),
+	      "%s: a SYN from outside the denied range passes (pass-syn)", v->name);
+	must(lab_deny(&lab, net, v->ipv6 ? 48 : 96 + 24, now - SEC_NS), "ending deny");
+	fr_addr(s.src, v->ipv6 ? "2001:db8:1::9" : "198.51.100.9");
+	point(check(v->ep, &s, CNT_PASS_SYN),
+	      "%s: once a deny has ended its range passes again (pass-syn)", v->name);
+}
+
 /* The BACKEND port is never reachable from the NIC. */
 static void backend(const struct variant *v)
 {
@@ -457,6 +572,7 @@ int main(void)
 			token_bucket(ep, ipv6);
 			expiry(&v);
 			allowlist(&v);
+			puller_safety(&v);
 			backend(&v);
 		}
 	}

@@ -364,7 +364,7 @@ static void seed_state(int allowlist)
 	 * so which SYNs a bucket admits depends on the seed alone. */
 	c.syn_rate = 1;
 	c.syn_burst = 10;
-	c.flags = allowlist ? GATE_F_ALLOWLIST : 0;
+	c.flags = GATE_F_DENY | (allowlist ? GATE_F_ALLOWLIST : 0);
 	if (lab_reset(&lab) || lab_set_cfg(&lab, &c))
 		bail("resetting the gate");
 	for (int i = 0; i < 24; i++) {
@@ -386,6 +386,13 @@ static void seed_state(int allowlist)
 	fr_addr(a, v6_clients[3]);
 	if (lab_penalize(&lab, a, now + 3600 * SEC_NS))
 		bail("seeding penalty");
+	/* The third client of each family is in a denied range. */
+	fr_addr(a, "203.0.113.0");
+	if (lab_deny(&lab, a, 96 + 24, AOPGATE_FOREVER))
+		bail("seeding deny");
+	fr_addr(a, "2001:db8:1:3::");
+	if (lab_deny(&lab, a, 64, AOPGATE_FOREVER))
+		bail("seeding deny");
 	/* The allowlist, when on, holds the first two clients of each family. */
 	fr_addr(a, "198.51.100.0");
 	if (lab_allow(&lab, a, 96 + 30))
@@ -408,7 +415,8 @@ enum prop {
 	PR_GATE_TCP,	/* passed TCP to a GATE port: pure SYN, pending or verified */
 	PR_BACKEND,	/* nothing with ports to a BACKEND port passes */
 	PR_NON_TCP,	/* nothing non-TCP with ports to a GATE port passes */
-	PR_PENALTY,	/* a penalized source passes to a GATE port only on verified flows */
+	PR_PENALTY,	/* a penalized source opens nothing: verified and pending flows only */
+	PR_DENY,	/* an operator-denied source passes to a GATE port only on verified flows */
 	PR_ALLOW,	/* with the allowlist on, outsiders pass to a GATE port only on verified flows */
 	PR_COUNTER,	/* exactly one counter moves, by one packet, matching the verdict */
 	PR_N,
@@ -418,7 +426,8 @@ static const char *const prop_name[PR_N] = {
 	"every passed frame the oracle sees as TCP to a GATE port is a pure SYN or belongs to a flow in pending/verified",
 	"no frame with ports to a BACKEND port is ever passed",
 	"no non-TCP frame with ports to a GATE port is ever passed",
-	"frames from a penalized source to a GATE port pass only on verified flows",
+	"frames from a penalized source to a GATE port pass only on verified flows and, not as a bare SYN, on pending ones",
+	"frames from an operator-denied source to a GATE port pass only on verified flows",
 	"with the allowlist on, frames from outside it to a GATE port pass only on verified flows",
 	"every frame moves exactly one counter by one packet, and the counter's kind matches the verdict",
 };
@@ -447,12 +456,12 @@ violate(enum prop p, int ep, const uint8_t *f, size_t len, const char *fmt, ...)
 			      i % 16 ? " " : "\n#   ", f[i]);
 }
 
-static int allowed(const uint8_t src[16])
+static int in_lpm(int fd, const uint8_t src[16])
 {
 	struct allow_key k = { .prefixlen = 128 };
 
 	memcpy(k.addr, src, 16);
-	return in_map(lab.allow_src, &k);
+	return in_map(fd, &k);
 }
 
 int main(void)
@@ -488,6 +497,7 @@ int main(void)
 		struct src_key sk;
 		int ep = below(LAB_N_ENTRIES), verdict = -1, err;
 		int was_pending = 0, was_verified = 0, was_penalized = 0, was_allowed = 1;
+		int was_denied = 0;
 		uint32_t role;
 		__u32 moved = CNT_MAX;
 		int n_moved = 0, bad_move = 0;
@@ -516,7 +526,8 @@ int main(void)
 			was_pending = in_map(lab.pending, &k);
 			was_verified = in_map(lab.verified, &k);
 			was_penalized = in_map(lab.penalty, &sk);
-			was_allowed = !allowlist || allowed(v.src);
+			was_allowed = !allowlist || in_lpm(lab.allow_src, v.src);
+			was_denied = in_lpm(lab.deny, v.src);
 		}
 
 		err = lab_run(&lab, ep, f, len, &verdict);
@@ -573,9 +584,18 @@ int main(void)
 				how, v.sport, v.dport, v.flags_known ? "" : "unknown ", v.flags,
 				lab_cnt_name(moved));
 		if (was_penalized) {
+			int bare_syn = v.flags_known &&
+				       (v.flags & (FR_SYN | FR_ACK | FR_RST | FR_FIN)) == FR_SYN;
+
 			props[PR_PENALTY].checked++;
-			if (verdict != 0 && !was_verified)
+			if (verdict != 0 && !was_verified && !(was_pending && !bare_syn))
 				violate(PR_PENALTY, ep, f, len, "%s; penalized source passed; counted %s",
+					how, lab_cnt_name(moved));
+		}
+		if (was_denied) {
+			props[PR_DENY].checked++;
+			if (verdict != 0 && !was_verified)
+				violate(PR_DENY, ep, f, len, "%s; denied source passed; counted %s",
 					how, lab_cnt_name(moved));
 		}
 		if (!was_allowed) {
