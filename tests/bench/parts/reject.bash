@@ -2,9 +2,10 @@
 # Part 3: what a stranger costs the origin. A client without a certificate
 # connects again and again (new connection, TLS 1.3 handshake, GET) from
 # the stranger namespace. nginx with ssl_verify_client on completes every
-# handshake and answers 400. aopgated refuses the first attempt from a
-# source and penalizes it; the gate then drops that source's SYNs in XDP,
-# so every later attempt is one SYN that never gets an answer.
+# handshake and answers 400. aopgated refuses a source's first attempts
+# (penalty_after, 3 by default) and then penalizes it; the gate then drops
+# that source's SYNs in XDP, so every later attempt is one SYN that never
+# gets an answer.
 
 part_reject() {
 	local rounds=3 n_nginx=300 n_pen=20000 r i srcs first=() o
@@ -23,12 +24,12 @@ part_reject() {
 	done
 	server_down nginx
 
-	# aopgated: each source's first attempt, then the penalized ones.
+	# aopgated: each source's first attempts, then the penalized ones.
 	server_up aopgated ec
 	origin_of aopgated
 	for i in $(seq 10 $((10 + 3 * rounds - 1))); do
 		first+=("10.66.2.$i")
-		o=$(measure "${BL}s" conn -c "$ORIGIN_S4:443" -n 1 -d 3000 -b "10.66.2.$i") ||
+		o=$(measure "${BL}s" conn -c "$ORIGIN_S4:443" -n 3 -d 3000 -b "10.66.2.$i") ||
 			die "tlsload against aopgated failed"
 		jq -c '. + {origin: "aopgated", attempt: "first"}' <<<"$o" >>"$BT/runs.jsonl"
 	done
@@ -59,7 +60,8 @@ reject_table() {
 	Origin CPU per attempt: run time of the origin's NAPI threads and of the
 	server (all its processes and threads), divided by the attempts. TLS 1.3,
 	ECDSA P-256 server certificate. nginx and the penalized attempts: one
-	figure per round of many attempts; first attempts: one figure per source.
+	figure per round of many attempts; first attempts: one figure per source
+	(its three attempts before the penalty).
 	Median (min-max). The NAPI thread is veth's receive path (XDP included);
 	a SYN that arrives alone wakes it, which on this VM costs microseconds
 	whatever the program does (part 1 has what the gate itself costs).
@@ -75,7 +77,7 @@ reject_table() {
 			[$o[] as $k | ($x | map(.[$k]) | add) as $v | select($v > 0) | "\($k) \($v)"] | join(", ");
 		([$runs[] | select(.origin == "nginx") | per] | median) as $nginx |
 		(["nginx", "every", "nginx with ssl_verify_client on (TLS, then HTTP 400)"],
-		 ["aopgated", "first", "aopgated: first attempt from a source (TLS refused, source penalized)"],
+		 ["aopgated", "first", "aopgated: first attempts from a source (TLS refused; the third penalizes)"],
 		 ["aopgated", "penalized", "aopgated: later attempts (SYN dropped by the gate in XDP)"]) as [$o, $a, $name] |
 		[$runs[] | select(.origin == $o and .attempt == $a)] as $x |
 		"| \($name) | \($o) | \($x | map(.attempts) | add) " +
