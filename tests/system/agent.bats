@@ -142,6 +142,17 @@ strict_sni = yes"
 	wait "$held" || true
 }
 
+@test "a client that stalls after its ClientHello is logged under the site its SNI chose" {
+	agent_conf "$EXEMPT"
+	agent_up
+	in_client /usr/bin/python3 "$BATS_TEST_DIRNAME/tlspull.py" "$ORIGIN4" --ca "$PKI/edge.pem" \
+		--stall-after-hello 4 >/dev/null 2>&1 &
+	held=$!
+	agent_log_wait "event=verify result=fail reason=handshake_timeout site=origin.test " 5
+	[ "$(metric 'aopgate_handshakes_total{site="origin.test",result="fail",reason="handshake_timeout"}')" -eq 1 ]
+	wait "$held" || true
+}
+
 @test "with penalty_after = 1, a refusal drops the source's next SYN in XDP until the penalty expires" {
 	# Long enough that the connect below (2 s, retransmits included)
 	# falls inside it even on a loaded machine.

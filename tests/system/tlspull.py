@@ -4,7 +4,8 @@
 connection opened first (and, with --wait-file, held open without a byte
 until that file exists), the TLS records sent as they come or one byte a
 segment for the ClientHello (--byte-segments), then GET / and the
-status line on stdout.
+status line on stdout; --stall-after-hello sends the ClientHello and
+nothing more.
 Exit 0 on HTTP 200, 1 otherwise, 2 on a timeout (--timeout seconds)."""
 import argparse
 import os
@@ -24,6 +25,7 @@ def main():
     ap.add_argument("--ca", required=True)
     ap.add_argument("--wait-file")
     ap.add_argument("--byte-segments", action="store_true")
+    ap.add_argument("--stall-after-hello", type=float, metavar="SECONDS")
     ap.add_argument("--timeout", type=float, default=10)
     a = ap.parse_args()
 
@@ -71,6 +73,14 @@ def main():
                     inc.write_eof()
                 else:
                     inc.write(data)
+
+    if a.stall_after_hello:
+        try:
+            tls.do_handshake()
+        except ssl.SSLWantReadError:
+            flush()  # the ClientHello, then nothing more
+        time.sleep(a.stall_after_hello)
+        return 2
 
     try:
         pump(tls.do_handshake)

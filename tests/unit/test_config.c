@@ -187,6 +187,12 @@ static void test_errors(void)
 	fails_with("[site a.example]\ncert = /c.pem\nkey = /k.pem\nverify = off\n"
 		   "allow_cn = x\nupstream = 127.0.0.1:1\n", 1, "need verify = on or optional",
 		   "identity constraints with verify = off");
+	fails_with("[site a.example]\ncert = /c.pem\nkey = /k.pem\nverify = off\n"
+		   "upstream = localhost:99999\n", 5, "port must be a number from 1 to 65535",
+		   "an upstream port past 65535 is refused, not wrapped");
+	fails_with("[site a.example]\ncert = /c.pem\nkey = /k.pem\nverify = off\n"
+		   "upstream = 127.0.0.1:99999\n", 5, "port must be a number from 1 to 65535",
+		   "... with an IP address too");
 
 	struct config *c = load("[agent]\nfoo = 1\nbar = 2\n" SITE_OK);
 

@@ -439,6 +439,13 @@ int confval_upstream(void *field, const char *v, int line, char *err, size_t err
 		return -1;
 	}
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - hp), hp);
+	/* getaddrinfo takes "99999" and wraps it; a port is 1..65535. */
+	uint64_t port;
+
+	if (value_u64(colon + 1, 1, 65535, &port) < 0) {
+		snprintf(err, errlen, "'%s': the port must be a number from 1 to 65535", v);
+		return -1;
+	}
 
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;

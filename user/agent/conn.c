@@ -541,6 +541,7 @@ void conn_tick(struct conn *c, uint64_t now, uint64_t drain_deadline)
 	} else if (c->state == CONN_HANDSHAKE && now >= c->deadline) {
 		snprintf(c->res.detail, sizeof(c->res.detail), "no handshake within %llums",
 			 (unsigned long long)(a->handshake_timeout_ns / 1000000));
+		c->site = tls_site(c->ssl);	/* known once the ClientHello was read */
 		conn_close(c, REASON_HANDSHAKE_TIMEOUT, now);
 	} else if ((c->state == CONN_CONNECTING || c->state == CONN_UPSTREAM_TLS) &&
 		   now >= c->deadline) {
