@@ -279,3 +279,17 @@ penalized() {
 	echo "# $(metric aopgate_spared_total) failures from its address spared" >&3
 	[ "$(metric aopgate_spared_total)" -ge 100 ]
 }
+
+@test "good standing lives in a pinned map: it survives an agent restart" {
+	agent_up
+	run fetch edge1
+	assert_success
+	kill -9 "$AGENT_PID"
+	lab_wait_closed "$LAB_O" 443 5
+	agent_start
+	run fetch outsider
+	assert_failure
+	agent_log_wait "reason=unknown_ca .*action=spared standing=yes"
+	run bpftool map dump pinned "$PIN/standing"
+	assert_output --partial '"until_ns":'
+}
