@@ -60,7 +60,7 @@ const struct config_directive config_dirs[] = {
 	  "where `aopgate attach` pinned the gate's maps; off runs without the gate (no pinning, no penalties)" },
 	{ "metrics", confval_metrics, AG(metrics), "off", 0,
 	  "IP:PORT serving Prometheus text on /metrics, or off" },
-	{ "user", confval_str, AG(user), NULL, 0,
+	{ "user", confval_user, AG(user), NULL, 0,
 	  "user to switch to after binding and opening the maps" },
 	{ "handshake_timeout", confval_duration, AG(handshake_timeout_ns), "10s", 0,
 	  "a handshake not finished by then is closed (handshake_timeout)" },
@@ -88,6 +88,8 @@ const struct config_directive config_dirs[] = {
 	{ "standing", confval_duration, AG(standing_ns), "10m", 0,
 	  "a source with a verified handshake this recent is in good standing: its failures "
 	  "are logged, never penalized, and the gate admits its SYNs at syn_rate_trusted" },
+	{ "allow_insecure_keys", confval_bool, AG(allow_insecure_keys), "no", 0,
+	  "yes: accept private keys that group or others may read (no: refuse them, as OpenSSH does)" },
 	{ "strict_sni", confval_bool, AG(strict_sni), "no", 0,
 	  "yes: refuse a ClientHello whose SNI is missing or matches no site, even with a default site" },
 	{ "log_level", confval_log_level, AG(log_level), "info", 0,

@@ -105,6 +105,7 @@ struct config_agent {
 	struct allow_key *exempt;
 	size_t n_exempt;
 	bool strict_sni;
+	bool allow_insecure_keys;
 	int log_level;		/* enum log_level */
 	uint64_t seen;
 };

@@ -22,6 +22,8 @@ typedef int (*confval_fn)(void *field, const char *value, int line,
  */
 int confval_addr_parse(const char *s, int defport, struct config_addr *addr);
 
+/* char *: the name of a user that exists on this host (getpwnam). */
+int confval_user(void *field, const char *v, int line, char *err, size_t errlen);
 /* Field parsers: char * (str), struct config_path (path, absolute only). */
 int confval_str(void *field, const char *v, int line, char *err, size_t errlen);
 int confval_path(void *field, const char *v, int line, char *err, size_t errlen);
