@@ -11,7 +11,7 @@
 # competes with the origin's, which a remote attacker's would not.
 
 part_siege() {
-	local secs=8 rounds=3 rate=25 flood_pps=20000 o phase srcs i pids p r
+	local secs=6 rounds=3 rate=25 flood_pps=20000 o phase srcs i pids p r
 	[ "$SMOKE" = 1 ] && secs=2 rounds=1
 	need_agent
 	need nginx trafgen openssl jq tc
