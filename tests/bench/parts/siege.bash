@@ -108,7 +108,8 @@ siege_table() {
 			"io_error")))) | sum_obj | to_entries | map(select(.value > 0) | "\(.key) \(.value)") |
 			join(", ")) end) " +
 		"| \(if $o != "aopgated" or $ph == "quiet" then "-" else ($x | map(.gate_drops) | sum_obj |
-			to_entries | map("\(.key) \(.value)") | join(", ")) end) |"' "$BT/result.json"
+			to_entries | map("\(.key) \(.value)") | join(", ") |
+			if . == "" then "none" else . end) end) |"' "$BT/result.json"
 	echo
 	jq -r "$JQ_STATS"'[.runs[] | select(.origin == "aopgated")] as $a |
 		[$a[] | select(.phase == "attack") | .legit] as $x |
