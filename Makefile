@@ -27,6 +27,18 @@ AOP_CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -MMD -MP
 AOP_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(BUILD)
 ALL_CFLAGS    = $(CPPFLAGS) $(AOP_CPPFLAGS) $(CFLAGS) $(AOP_CFLAGS) $(PKG_CFLAGS)
 
+# make SANITIZE=1 builds with ASan and UBSan (into its own BUILD: see
+# test-sanitize); SANITIZE=fuzz also instruments for libFuzzer (make fuzz).
+ifeq ($(SANITIZE),1)
+AOP_CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+AOP_LDFLAGS := -fsanitize=address,undefined
+endif
+ifeq ($(SANITIZE),fuzz)
+AOP_CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	       -fno-omit-frame-pointer
+AOP_LDFLAGS := -fsanitize=address,undefined
+endif
+
 # The BPF objects build against the kernel's uapi headers (linux-libc-dev),
 # not the build host's BTF, so the same source gives the same object.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
@@ -54,7 +66,8 @@ AGENT_TESTS := $(filter-out $(GATE_TESTS),$(UNIT_BINS))
 BENCH_BINS := $(BUILD)/tests/xdp_cost $(BUILD)/tests/tlsload $(BUILD)/tests/upstream \
 	      $(BUILD)/tests/xdpflood
 
-.PHONY: all deps test test-unit test-system bench clean install demo demo-down uninstall
+.PHONY: all deps test test-unit test-system test-sanitize fuzz fuzz-bins bench clean install \
+	demo demo-down uninstall
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(BPF_OBJS) $(UNIT_BINS) $(BENCH_BINS)
@@ -84,10 +97,10 @@ $(AGENT_LIB) $(CLI_LIB):
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/aopgated: $(BUILD)/agent/aopgated.o $(AGENT_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 $(BUILD)/aopgate: $(BUILD)/cli/aopgate.o $(CLI_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(CLI_LIBS) -o $@
 
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
@@ -102,16 +115,27 @@ $(BUILD)/tests/xdp_cost.o: $(BUILD)/empty.skel.h
 $(BUILD)/tests/xdpflood.o: $(BUILD)/tests/xdpflood.skel.h
 
 $(AGENT_TESTS): %: %.o $(AGENT_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 $(GATE_TESTS) $(BUILD)/tests/xdp_cost: %: %.o $(CLI_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(CLI_LIBS) -o $@
 
 $(BUILD)/tests/tlsload $(BUILD)/tests/upstream: %: %.o
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lpthread -lm -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) -lpthread -lm -o $@
 
 $(BUILD)/tests/xdpflood: %: %.o
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(CLI_LIBS) -o $@
+
+# libFuzzer harnesses (tests/fuzz/), built by make fuzz with clang.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+$(BUILD)/fuzz/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iuser/agent -Itests/unit -c $< -o $@
+
+$(FUZZ_BINS): %: %.o $(AGENT_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer $(AOP_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 $(BUILD)/tests/xdpflood.bpf.o: tests/bench/xdpflood.bpf.c
 	@mkdir -p $(@D)
@@ -131,6 +155,23 @@ test-unit: all
 
 test-system: all
 	@scripts/run-tests.sh --system-only $(BUILD)
+
+# The unit tests and the agent's system tests once more, built with ASan
+# and UBSan (in build-san); any report fails the test that caused it.
+SAN_BUILD ?= build-san
+test-sanitize:
+	@$(MAKE) -s SANITIZE=1 BUILD=$(SAN_BUILD) all
+	@scripts/run-tests.sh --sanitized $(SAN_BUILD) $(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(UNIT_BINS))
+
+# Each libFuzzer harness for FUZZ_SECONDS (60) from its committed corpus
+# (tests/fuzz/corpus/NAME), with ASan and UBSan; a finding fails it.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@$(MAKE) -s CC=clang SANITIZE=fuzz BUILD=$(FUZZ_BUILD) fuzz-bins
+	@scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-bins: $(FUZZ_BINS)
 
 # Benchmarks (tests/bench/run): every part, or some with BENCH="xdp flood".
 # Parts: xdp flood reject handshake relay siege. Bench-only packages:

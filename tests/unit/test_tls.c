@@ -152,6 +152,7 @@ static struct hs handshake(struct tls *t, const struct pki_cert *cert, const cha
 	}
 	SSL_free(c);
 	SSL_free(s);
+	policy_detach(&rec);
 	SSL_CTX_free(cctx);
 	close(sv[0]);
 	close(sv[1]);
