@@ -8,6 +8,8 @@ pkgs=(
 	# build
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libssl-dev libinih-dev linux-libc-dev
+	# make fuzz: libFuzzer and the sanitizer runtimes of clang
+	libclang-rt-14-dev
 	# tests
 	bats bats-support bats-assert iproute2 curl openssl nginx-light
 	tcpdump procps socat jq hping3 systemd python3

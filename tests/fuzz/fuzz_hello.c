@@ -50,6 +50,8 @@ static void setup(void)
 	pki_write_cert(path, srv.x, NULL);
 	snprintf(path, sizeof(path), "%s/srv.key", dir);
 	pki_write_key(path, srv.k);
+	pki_free(&ca);
+	pki_free(&srv);
 	snprintf(conf, sizeof(conf),
 		 "[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
 		 "client_ca = %1$s/ca.pem\nallow_cn = edge\nalpn = http/1.1\n"
