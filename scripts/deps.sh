@@ -8,9 +8,13 @@ pkgs=(
 	# build
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libssl-dev libinih-dev linux-libc-dev
+	# build: the agent's systemd notification and metrics server
+	libsystemd-dev libmicrohttpd-dev
 	# tests
 	bats bats-support bats-assert iproute2 curl openssl nginx-light
 	tcpdump procps socat jq hping3 systemd python3
+	# tests: the alerting rules and the exposition (promtool)
+	prometheus
 	# tests: the benchmarks' smoke run (xdp-filter, the floods' baseline,
 	# the proxies the agent is compared with)
 	xdp-tools netsniff-ng iptables ethtool haproxy libnginx-mod-stream

@@ -92,6 +92,8 @@ const struct config_directive config_dirs[] = {
 	  "yes: refuse a ClientHello whose SNI is missing or matches no site, even with a default site" },
 	{ "log_level", confval_log_level, AG(log_level), "info", 0,
 	  "error, warn, info or debug" },
+	{ "log_format", confval_log_format, AG(log_format), "logfmt", 0,
+	  "logfmt (key=value) or json (one object per line, the same keys)" },
 
 	{ "cert", confval_cert, SITE_ITSELF, NULL, DIR_LIST,
 	  "server certificate chain (PEM); give twice for an ECDSA and an RSA pair" },

@@ -106,6 +106,7 @@ struct config_agent {
 	size_t n_exempt;
 	bool strict_sni;
 	int log_level;		/* enum log_level */
+	int log_format;		/* enum log_format */
 	uint64_t seen;
 };
 
