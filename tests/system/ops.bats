@@ -254,3 +254,20 @@ notify_wait() {
 	assert_success
 	[ "${#lines[@]}" -ge 6 ]
 }
+
+@test "aopgated -t reads include = conf.d/*.conf and names the included file in an error" {
+	agent_files
+	mkdir "$LAB_DIR/conf.d"
+	awk '/^\[site /{exit} {print}' "$LAB_DIR/aopgate.conf" >"$LAB_DIR/main.conf"
+	echo "include = conf.d/*.conf" >>"$LAB_DIR/main.conf"
+	awk '/^\[site default\]/{p=1} p' "$LAB_DIR/aopgate.conf" >"$LAB_DIR/conf.d/10-default.conf"
+	awk '/^\[site origin.test\]/{p=1} /^\[site pinned.test\]/{p=0} p' "$LAB_DIR/aopgate.conf" \
+		>"$LAB_DIR/conf.d/20-origin.conf"
+	run "$AOPGATED" -t -c "$LAB_DIR/main.conf"
+	assert_success
+	assert_output "$LAB_DIR/main.conf: ok (2 sites)"
+	echo "upstream_typo = 1" >>"$LAB_DIR/conf.d/20-origin.conf"
+	run "$AOPGATED" -t -c "$LAB_DIR/main.conf"
+	assert_failure
+	assert_output --regexp "^$LAB_DIR/conf.d/20-origin.conf:[0-9]+: unknown key 'upstream_typo'"
+}
