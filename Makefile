@@ -175,6 +175,7 @@ DATADIR   ?= $(PREFIX)/share
 MANDIR    ?= $(DATADIR)/man
 SYSCONFDIR ?= /etc
 UNITDIR   ?= $(LIBDIR)/systemd/system
+SYSUSERSDIR ?= $(LIBDIR)/sysusers.d
 UNIT_INS  := $(wildcard dist/systemd/*.in)
 UNITS     := $(notdir $(UNIT_INS:.in=))
 
@@ -186,8 +187,9 @@ install: $(BINS)
 	install -d $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(DATADIR)/aopgate $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/aopgate
+		$(DESTDIR)$(SYSCONFDIR)/aopgate $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 dist/sysusers.d/aopgate.conf $(DESTDIR)$(SYSUSERSDIR)/aopgate.conf
 	install -m 0644 data/cloudflare-origin-pull-ca.pem data/cloudflare-ips.txt \
 		$(DESTDIR)$(DATADIR)/aopgate/
 	install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
@@ -205,6 +207,7 @@ install: $(BINS)
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BINS))) \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+		$(DESTDIR)$(SYSUSERSDIR)/aopgate.conf \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
 		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example
