@@ -257,6 +257,19 @@ int confval_log_level(void *field, const char *v, int line, char *err, size_t er
 	return 0;
 }
 
+int confval_log_format(void *field, const char *v, int line, char *err, size_t errlen)
+{
+	int f = log_format_parse(v);
+
+	(void)line;
+	if (f < 0) {
+		snprintf(err, errlen, "'%s' is not logfmt or json", v);
+		return -1;
+	}
+	*(int *)field = f;
+	return 0;
+}
+
 int confval_verify(void *field, const char *v, int line, char *err, size_t errlen)
 {
 	(void)line;

@@ -43,6 +43,8 @@ int confval_count(void *field, const char *v, int line, char *err, size_t errlen
 int confval_workers(void *field, const char *v, int line, char *err, size_t errlen);
 /* int enum log_level by name. */
 int confval_log_level(void *field, const char *v, int line, char *err, size_t errlen);
+/* int enum log_format by name. */
+int confval_log_format(void *field, const char *v, int line, char *err, size_t errlen);
 /* enum config_verify / enum config_pp by name. */
 int confval_verify(void *field, const char *v, int line, char *err, size_t errlen);
 int confval_pp(void *field, const char *v, int line, char *err, size_t errlen);
