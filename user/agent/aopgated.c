@@ -140,6 +140,7 @@ static void reload(const char *path, const struct config *running)
 	log_set_level(n->log_level);
 	worker_set_max(n->max_connections);
 	runtime_publish(rt);
+	gateio_publish(rt->cfg);
 	worker_notify();
 	metrics_reload(1);
 	log_info("event=reload result=ok gen=%u sites=%zu", rt->gen, rt->cfg->n_sites);
@@ -228,6 +229,7 @@ int main(int argc, char **argv)
 			return 1;
 		/* The sockets of a previous process are gone: so are its flows. */
 		log_info("event=sweep stale_verified=%d", gateio_sweep(true));
+		gateio_publish(rt->cfg);
 	} else {
 		log_warn("event=maps note=\"pin_root = off: flows are not pinned and "
 			 "failed sources are not penalized\"");
