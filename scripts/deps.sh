@@ -11,6 +11,8 @@ pkgs=(
 	# tests
 	bats bats-support bats-assert iproute2 curl openssl nginx-light
 	tcpdump procps socat jq hping3 systemd python3
+	# tests: aopgate top in a real terminal
+	tmux
 	# tests: the benchmarks' smoke run (xdp-filter, the floods' baseline,
 	# the proxies the agent is compared with)
 	xdp-tools netsniff-ng iptables ethtool haproxy libnginx-mod-stream
