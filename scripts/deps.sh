@@ -17,6 +17,8 @@ pkgs=(
 	tcpdump procps socat jq hping3 systemd python3
 	# tests: the alerting rules and the exposition (promtool)
 	prometheus
+	# tests: aopgate top in a real terminal
+	tmux
 	# tests: the benchmarks' smoke run (xdp-filter, the floods' baseline,
 	# the proxies the agent is compared with)
 	xdp-tools netsniff-ng iptables ethtool haproxy libnginx-mod-stream

@@ -173,6 +173,7 @@ static void reload(const char *path, const struct config *running)
 	worker_set_max(n->max_connections);
 	certinfo_update(rt->cfg);
 	runtime_publish(rt);
+	gateio_publish(rt->cfg);
 	worker_notify();
 	metrics_reload(1);
 	log_info("event=reload result=ok gen=%u sites=%zu", rt->gen, rt->cfg->n_sites);
@@ -293,6 +294,7 @@ int main(int argc, char **argv)
 			goto out;
 		/* The sockets of a previous process are gone: so are its flows. */
 		log_info("event=sweep stale_verified=%d", gateio_sweep(true));
+		gateio_publish(rt->cfg);
 	} else {
 		log_warn("event=maps note=\"pin_root = off: flows are not pinned and "
 			 "failed sources are not penalized\"");
