@@ -104,7 +104,7 @@ $(BUILD)/version.h: FORCE
 	@echo '#define AOPGATE_VERSION "$(AOP_VERSION)"' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(BUILD)/agent/aopgated.o $(BUILD)/agent/metrics.o: $(BUILD)/version.h
+$(BUILD)/agent/aopgated.o $(BUILD)/agent/metrics.o $(BUILD)/cli/aopgate.o: $(BUILD)/version.h
 
 # Only the loader and the packet tests include the skeleton.
 $(BUILD)/cli/attach.o: $(BUILD)/gate.skel.h

@@ -50,12 +50,17 @@ notify_wait() {
 	fail "no notification matches: $1"
 }
 
-@test "aopgated --version and -V print the version in VERSION" {
+@test "aopgated and aopgate --version and -V print the version in VERSION" {
 	run "$AOPGATED" --version
 	assert_success
 	assert_output "aopgated $(cat "$TOP/VERSION")"
 	run "$AOPGATED" -V
 	assert_output "aopgated $(cat "$TOP/VERSION")"
+	run "$AOPGATE" --version
+	assert_success
+	assert_output "aopgate $(cat "$TOP/VERSION")"
+	run "$AOPGATE" -V
+	assert_output "aopgate $(cat "$TOP/VERSION")"
 }
 
 @test "/metrics says which version runs: aopgate_build_info" {

@@ -18,6 +18,7 @@
 #include "settings.h"
 #include "show.h"
 #include "top.h"
+#include "version.h"
 #include "value.h"
 
 #define MAX_PORTS 64
@@ -43,7 +44,8 @@ static const char usage[] =
 
 static const char usage_end[] =
 	"\n"
-	"Every verb takes --pin-root DIR (default " AOPGATE_PIN_ROOT ").\n";
+	"Every verb takes --pin-root DIR (default " AOPGATE_PIN_ROOT ").\n"
+	"aopgate --version prints the version.\n";
 
 static void print_usage(FILE *f)
 {
@@ -372,6 +374,7 @@ static const struct option options[] = {
 	{ "interface", required_argument, NULL, 'i' },
 	{ "xdp-mode", required_argument, NULL, 'm' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 	{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "gate-ports", required_argument, NULL, OPT_GATE_PORTS },
@@ -415,7 +418,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	/* Options may come before or after the verb (getopt permutes). */
-	while ((opt = getopt_long(argc, argv, "i:m:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:m:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			ifname = ao.ifname = optarg;
@@ -428,6 +431,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			print_usage(stdout);
+			return 0;
+		case 'V':
+			printf("aopgate %s\n", AOPGATE_VERSION);
 			return 0;
 		case OPT_PIN_ROOT:
 			c.pin_root = optarg;
