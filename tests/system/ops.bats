@@ -23,7 +23,7 @@ agent_env() {
 	agent_files
 	origin_up
 	spawn agent "$LAB_O" env "$@" "$AOPGATED" -c "$LAB_DIR/aopgate.conf"
-	AGENT_PID=$(tail -1 "$LAB_DIR/pids")
+	AGENT_PID=$LAB_SPAWNED
 	wait_port 443
 }
 

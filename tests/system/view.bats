@@ -51,7 +51,7 @@ top_up() {
 	TMUX_SOCK=view$$$BATS_TEST_NUMBER
 	TERM=xterm tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -s top -x 80 -y 30 \
 		"nsenter --net=/run/netns/$LAB_O $AOPGATE --pin-root $PIN top $*; sleep 30"
-	tmux -L "$TMUX_SOCK" display-message -p '#{pid}' >>"$LAB_DIR/pids"
+	lab_track "$(tmux -L "$TMUX_SOCK" display-message -p '#{pid}')"
 }
 
 # screen_wait REGEX: until the tmux pane shows a line matching REGEX (10 s).
@@ -99,7 +99,7 @@ screen_wait() {
 @test "drops --follow prints events as they come until SIGTERM" {
 	gate_attach -m native
 	spawn drops "$LAB_O" "$AOPGATE" --pin-root "$PIN" drops --follow
-	pid=$(tail -1 "$LAB_DIR/pids")
+	pid=$LAB_SPAWNED
 	sleep 0.3
 	run connect $ORIGIN4 8080
 	for _ in $(seq 50); do
