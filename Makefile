@@ -77,7 +77,7 @@ BENCH_BINS := $(BUILD)/tests/xdp_cost $(BUILD)/tests/tlsload $(BUILD)/tests/upst
 	      $(BUILD)/tests/xdpflood
 
 .PHONY: FORCE all deps test test-unit test-system test-sanitize fuzz fuzz-bins bench clean \
-	install demo demo-down uninstall
+	install demo demo-down uninstall deb
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(BPF_OBJS) $(UNIT_BINS) $(BENCH_BINS)
@@ -241,6 +241,12 @@ install: $(BINS)
 	done
 	$(if $(wildcard dist/aopgate.conf.example),install -m 0644 dist/aopgate.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example)
+
+# The Debian package (debian/), written to the parent directory as
+# aopgate_VERSION_ARCH.deb; tests/system/deb.bats builds, installs and
+# purges it.
+deb:
+	dpkg-buildpackage -us -uc -b
 
 # Removes what install wrote, and the directories named for aopgate once
 # empty (an operator's aopgate.conf keeps $(SYSCONFDIR)/aopgate); shared

@@ -24,6 +24,8 @@ pkgs=(
 	xdp-tools netsniff-ng iptables ethtool haproxy libnginx-mod-stream
 	# tests: the origin servers of dist/origin/ behind the agent
 	apache2 caddy
+	# tests: the Debian package (debian/), built, checked and installed
+	build-essential debhelper dpkg-dev lintian
 )
 # bench: the plots of make bench
 [ "${1:-}" = --bench ] && pkgs+=(gnuplot-nox)
