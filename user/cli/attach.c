@@ -248,8 +248,8 @@ static int clear_foreign_xdp(const struct attach_opts *o, int ifindex)
 	if (bpf_xdp_query(ifindex, 0, &q) || q.attach_mode == XDP_ATTACHED_NONE)
 		return 0;
 	if (!o->force) {
-		cli_err("%s already carries XDP program id %u; use --force to replace it",
-			o->ifname, q.prog_id);
+		cli_err("%s already carries XDP program id %u; use --force to replace it, "
+			"or -m tc to run beside it", o->ifname, q.prog_id);
 		return -1;
 	}
 	fd = find_xdp_link(ifindex, q.prog_id);
