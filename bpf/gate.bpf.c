@@ -35,6 +35,7 @@ struct frag_hdr {
 #define MAX_EXT_HDRS	8
 
 #define TC_PASS		(-1)	/* TC_ACT_UNSPEC: let later programs decide */
+#define TC_OK		0	/* TC_ACT_OK: pass, and skip later programs */
 #define TC_DROP		2	/* TC_ACT_SHOT */
 
 #define TCP_FIN 0x01
@@ -127,6 +128,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
 
+/* Not pinned: syncookies auto judges the SYN load this program sees. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct syn_load);
+} syn_load SEC(".maps");
+
+#include "syncookie.h"
+
 enum parse_result {
 	P_L4,		/* key filled: proto and ports known */
 	P_NO_PORTS,	/* IP, but a protocol without ports (ICMP, ESP, ...) */
@@ -141,6 +152,19 @@ struct pkt {
 	struct flow_key key;
 	__u8 tcp_flags;
 	__u8 ipv4;		/* the key's addresses are v4-mapped */
+	__u8 l3off;		/* bytes of Ethernet header and VLAN tags */
+	__u8 simple;		/* IPv4 without options, IPv6 without extensions */
+	__u8 cookie_ok;		/* a good cookie ACK ... */
+	__u8 cookie_opts;	/* ... and the options its cookie carries */
+	struct tcphdr *th;	/* TCP only */
+	void *data_end;
+};
+
+/* What gate() tells its entry point to do with the frame. */
+enum gate_action {
+	GATE_DROP = 0,
+	GATE_PASS = 1,
+	GATE_TX = 2,		/* answer the SYN with a cookie SYN-ACK (sc_reply_*) */
 };
 
 static __always_inline int proto_has_ports(__u8 proto)
@@ -165,6 +189,7 @@ static __always_inline int parse_l4(void *l4, void *data_end, __u8 proto,
 		if (th->doff < 5 || l4 + th->doff * 4 > data_end)
 			return P_MALFORMED;
 		p->tcp_flags = ((__u8 *)th)[13];
+		p->th = th;
 		p->key.sport = th->source;
 		p->key.dport = th->dest;
 		return P_L4;
@@ -191,6 +216,7 @@ static __always_inline int parse_ipv4(void *l3, void *data_end, struct pkt *p)
 		return P_MALFORMED;
 
 	p->ipv4 = 1;
+	p->simple = iph->ihl == 5;
 	p->key.saddr[10] = 0xff;
 	p->key.saddr[11] = 0xff;
 	__builtin_memcpy(&p->key.saddr[12], &iph->saddr, 4);
@@ -249,6 +275,7 @@ static __always_inline int parse_ipv6(void *l3, void *data_end, struct pkt *p)
 			break;
 		}
 		default:
+			p->simple = i == 0;
 			return parse_l4(cur, data_end, nexthdr, p);
 		}
 	}
@@ -288,6 +315,8 @@ static __always_inline int parse(void *data, void *data_end, struct pkt *p)
 	 */
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
 		return P_UNCLASSIFIED;
+	p->l3off = cur - data;
+	p->data_end = data_end;
 	if (proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4(cur, data_end, p);
 	if (proto == bpf_htons(ETH_P_IPV6))
@@ -425,13 +454,26 @@ static __always_inline __u32 pending_budget(struct pending_flow *pf,
  *                    in pending, within budget      pass-pending
  *                    in pending, over budget        drop-budget
  *                    source prefix penalized        drop-penalty
+ *     cookies not off, an ACK without SYN/RST/FIN:
+ *                    its cookie good, no token      drop-ratelimit
+ *                    its cookie good: new pending   syncookie-ok
+ *                    its cookie wrong or stale      syncookie-bad
  *                    anything else                  drop-unknown
  *   a bare SYN:      source denied by the operator  drop-denied
  *                    source prefix penalized        drop-penalty
  *                    allowlist on, source outside   drop-not-allowed
+ *     cookies on (or auto and flooded), not monitor:
+ *                    answered with a cookie SYN-ACK syncookie-sent
  *                    no token for the source        drop-ratelimit
  *                    in pending (a retransmission)  pass-pending / drop-budget
  *                    otherwise: new pending entry   pass-syn
+ *
+ * With cookies a SYN costs no map write and spends no token: a flood
+ * forged with a puller's address cannot drain the puller's bucket, and a
+ * random-source flood cannot fill pending. State is kept, and the token
+ * spent, only when the ACK proves the source got our SYN-ACK. A SYN that
+ * the fixed reply cannot answer (IPv4 options, IPv6 extension headers)
+ * takes the path without cookies.
  *
  * A penalty stops new connections only: a handshake already pending
  * finishes, so a failure cannot cut its source's other handshakes short
@@ -444,6 +486,29 @@ static __always_inline __u32 pending_budget(struct pending_flow *pf,
  * is never part of a verified one, skips verified and spends its token
  * before any tuple lookup: a SYN flood over the rate limit costs none.
  */
+/*
+ * An ACK on a flow the gate has no state for, from a source past the
+ * source checks: if it carries our cookie, the source answered our SYN-ACK,
+ * so it is real; its token is spent now and its pending entry made.
+ */
+static __always_inline __u32 cookie_ack(struct pkt *p, const struct gate_cfg *cfg,
+					__u64 now, const struct src_key *src, __u32 len)
+{
+	struct pending_flow np = { .first_seen_ns = now, .packets = 1, .bytes = len };
+	struct standing *st;
+	int opts = sc_check(&p->key, p->th, p->data_end, cfg, now);
+
+	if (opts < 0)
+		return CNT_DROP_SYNCOOKIE;
+	st = bpf_map_lookup_elem(&standing, src);
+	if (!syn_token(p, cfg, now, st && st->until_ns > now))
+		return CNT_DROP_RATELIMIT;
+	bpf_map_update_elem(&pending, &p->key, &np, BPF_ANY);
+	p->cookie_ok = 1;
+	p->cookie_opts = opts;
+	return CNT_SYNCOOKIE_OK;
+}
+
 static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 				      __u32 len)
 {
@@ -479,6 +544,9 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 		pen = bpf_map_lookup_elem(&penalty, &src);
 		if (pen && pen->until_ns > clock_ns(&now))
 			return CNT_DROP_PENALTY;
+		if (cfg->syncookies != GATE_SC_OFF &&
+		    (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) == TCP_ACK)
+			return cookie_ack(p, cfg, clock_ns(&now), &src, len);
 		return CNT_DROP_UNKNOWN;
 	}
 
@@ -490,6 +558,8 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 		return CNT_DROP_PENALTY;
 	if (outside_allowlist(p, cfg))
 		return CNT_DROP_NOT_ALLOWED;
+	if (p->simple && sc_active(cfg, clock_ns(&now)))
+		return CNT_SYNCOOKIE_SENT;
 	st = bpf_map_lookup_elem(&standing, &src);
 	if (!syn_token(p, cfg, clock_ns(&now), st && st->until_ns > now))
 		return CNT_DROP_RATELIMIT;
@@ -507,12 +577,11 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 }
 
 static __always_inline __u32 verdict(void *data, void *data_end, __u32 len,
-				     const struct gate_cfg *cfg)
+				     const struct gate_cfg *cfg, struct pkt *p)
 {
-	struct pkt p = {};
 	__u32 role;
 
-	switch (parse(data, data_end, &p)) {
+	switch (parse(data, data_end, p)) {
 	case P_L4:
 		break;
 	case P_MALFORMED:
@@ -527,21 +596,22 @@ static __always_inline __u32 verdict(void *data, void *data_end, __u32 len,
 		return CNT_PASS_OTHER;
 	}
 
-	role = port_role(p.key.dport);
+	role = port_role(p->key.dport);
 	if (role == PORT_NONE)
 		return CNT_PASS_OTHER;
-	if (p.key.proto != IPPROTO_TCP)
+	if (p->key.proto != IPPROTO_TCP)
 		return CNT_DROP_NON_TCP;
 	if (role == PORT_BACKEND)
 		return CNT_DROP_BACKEND;
-	return gate_tcp(&p, cfg, len);
+	return gate_tcp(p, cfg, len);
 }
 
 /*
- * Runs the verdict, counts it, and applies monitor mode. Returns 1 to pass,
- * 0 to drop.
+ * Runs the verdict, counts it, and applies monitor mode. Returns what the
+ * entry point does with the frame (enum gate_action); p is the parsed
+ * packet, for a SYN-ACK to send or a cookie ACK to hand the kernel.
  */
-static __always_inline int gate(void *data, void *data_end, __u32 len)
+static __always_inline int gate(void *data, void *data_end, __u32 len, struct pkt *p)
 {
 	const struct gate_cfg *cfg;
 	struct counter *c;
@@ -551,9 +621,9 @@ static __always_inline int gate(void *data, void *data_end, __u32 len)
 	/* An array of one never misses; the check is for the verifier. */
 	cfg = bpf_map_lookup_elem(&gate_cfg, &zero);
 	if (!cfg)
-		return 0;
+		return GATE_DROP;
 
-	id = verdict(data, data_end, len, cfg);
+	id = verdict(data, data_end, len, cfg, p);
 	pass = id < CNT_DROP_BASE;
 	if (!pass && cfg->mode == GATE_MONITOR) {
 		id += CNT_WOULD_DROP_BASE - CNT_DROP_BASE;
@@ -564,7 +634,9 @@ static __always_inline int gate(void *data, void *data_end, __u32 len)
 		c->packets++;
 		c->bytes += len;
 	}
-	return pass;
+	if (id == CNT_SYNCOOKIE_SENT)
+		return GATE_TX;
+	return pass ? GATE_PASS : GATE_DROP;
 }
 
 SEC("xdp")
@@ -572,8 +644,102 @@ int gate_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt p = {};
+	int act = gate(data, data_end, data_end - data, &p);
 
-	return gate(data, data_end, data_end - data) ? XDP_PASS : XDP_DROP;
+	if (act == GATE_TX)
+		return sc_reply_xdp(ctx, &p.key, p.l3off, p.ipv4);
+	return act == GATE_PASS ? XDP_PASS : XDP_DROP;
+}
+
+/* The kernel's bpf_tcp_req_attrs (net/core/filter.c), which uapi lacks. */
+struct bpf_tcp_req_attrs {
+	__u32 rcv_tsval;
+	__u32 rcv_tsecr;
+	__u16 mss;
+	__u8 rcv_wscale;
+	__u8 snd_wscale;
+	__u8 ecn_ok;
+	__u8 wscale_ok;
+	__u8 sack_ok;
+	__u8 tstamp_ok;
+	__u8 usec_ts_ok;
+	__u8 reserved[3];
+};
+
+/*
+ * The kfunc's listener; only the name matters to libbpf's prototype check,
+ * but a forward declaration is another BTF kind than the kernel's struct.
+ */
+struct sock {
+	int unused;
+};
+/* 6.9+; weak, so the gate still loads (without cookies) on older kernels. */
+extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
+				   struct bpf_tcp_req_attrs *attrs, int attrs__sz) __ksym __weak;
+
+/*
+ * Hands the kernel a request socket for a good cookie ACK, built from the
+ * options the cookie carries, so the listener accepts the connection
+ * whatever tcp_syncookies' overflow state is (it must only be non-zero).
+ * Returns the tc verdict: TC_OK once the socket is assigned, else TC_PASS
+ * (an established socket takes the ACK itself; no listener, and the kernel
+ * answers with a reset as it would anyway).
+ */
+static __always_inline int cookie_assign(struct __sk_buff *skb, struct pkt *p)
+{
+	struct bpf_tcp_req_attrs attrs = {};
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *skc;
+	struct sc_optwalk w = {};
+	struct tcp_sock *tp;
+	__u32 sz;
+	int ret = TC_PASS;
+	void *data_end = (void *)(long)skb->data_end;
+	struct tcphdr *th;
+
+	if (!bpf_sk_assign_tcp_reqsk)
+		return TC_PASS;
+	if (p->ipv4) {
+		__builtin_memcpy(&t.ipv4.saddr, &p->key.saddr[12], 4);
+		__builtin_memcpy(&t.ipv4.daddr, &p->key.daddr[12], 4);
+		t.ipv4.sport = p->key.sport;
+		t.ipv4.dport = p->key.dport;
+		sz = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, p->key.saddr, 16);
+		__builtin_memcpy(t.ipv6.daddr, p->key.daddr, 16);
+		t.ipv6.sport = p->key.sport;
+		t.ipv6.dport = p->key.dport;
+		sz = sizeof(t.ipv6);
+	}
+	skc = bpf_skc_lookup_tcp(skb, &t, sz, BPF_F_CURRENT_NETNS, 0);
+	if (!skc)
+		return TC_PASS;
+	if (skc->state != BPF_TCP_LISTEN)
+		goto out;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		goto out;
+	/* The timestamps are the ACK's; they were never part of the cookie. */
+	th = (void *)(long)skb->data + (p->l3off & 0x3f) + (p->ipv4 ? 20 : 40);
+	if (p->simple && (void *)(th + 1) <= data_end)
+		sc_opts(th, data_end, &w);
+	attrs.mss = sc_mss(p->ipv4, p->cookie_opts >> 5);
+	attrs.sack_ok = (p->cookie_opts >> 4) & 1;
+	attrs.wscale_ok = (p->cookie_opts & 0xf) != SC_NO_WSCALE;
+	if (attrs.wscale_ok) {
+		attrs.snd_wscale = p->cookie_opts & 0xf;
+		attrs.rcv_wscale = SC_RCV_WSCALE;
+	}
+	attrs.tstamp_ok = w.ts;
+	attrs.rcv_tsval = w.tsval;
+	attrs.rcv_tsecr = w.tsecr;
+	if (!bpf_sk_assign_tcp_reqsk(skb, (struct sock *)tp, &attrs, sizeof(attrs)))
+		ret = TC_OK;
+out:
+	bpf_sk_release(skc);
+	return ret;
 }
 
 SEC("tc")
@@ -581,6 +747,8 @@ int gate_tc(struct __sk_buff *skb)
 {
 	__u32 len = skb->len;
 	__u32 head = skb->data_end - skb->data;
+	struct pkt p = {};
+	int act;
 
 	/* Headers may sit past the linear part; pull enough to parse them. */
 	if (head < len && head < 256)
@@ -591,6 +759,10 @@ int gate_tc(struct __sk_buff *skb)
 	 * call, and the verifier rejects a load through a modified ctx pointer.
 	 */
 	asm volatile("" : "+r"(skb));
-	return gate((void *)(long)skb->data, (void *)(long)skb->data_end,
-		    len) ? TC_PASS : TC_DROP;
+	act = gate((void *)(long)skb->data, (void *)(long)skb->data_end, len, &p);
+	if (act == GATE_PASS)
+		return p.cookie_ok ? cookie_assign(skb, &p) : TC_PASS;
+	if (act == GATE_TX)
+		return sc_reply_tc(skb, &p.key, p.l3off, p.ipv4);
+	return TC_DROP;
 }
