@@ -20,10 +20,11 @@ origin_http() {
 	wait_port 443
 }
 
-# cookies_on: attach at tc and turn syncookies on.
+# cookies_on: attach at tc, where the first attach turns syncookies on.
 cookies_on() {
-	gate_attach -m tc
-	gate set syncookies on
+	run gate_attach -m tc
+	assert_success
+	assert_output --partial "syncookies: on"
 }
 
 # pulls N: N one-request pulls of the blob's first KB from the client ns;

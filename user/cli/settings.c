@@ -58,7 +58,7 @@ static const struct setting table[] = {
 	  "drop GATE traffic from sources outside allow_src" },
 	{ "frag_pass", K_FLAG, F(flags), GATE_F_FRAG_PASS, 0, 0, 0,
 	  "pass TCP fragments and over-long IPv6 extension chains" },
-	{ "syncookies", K_COOKIES, F(syncookies), 0, 0, 0, GATE_SC_OFF,
+	{ "syncookies", K_COOKIES, F(syncookies), 0, 0, 0, AOPGATE_DEF_SYNCOOKIES,
 	  "answer SYNs with SYN cookies; attach picks on where the kernel takes them" },
 	{ "syncookie_rate", K_U64, F(syncookie_rate), 0, 1, 1000000000,
 	  AOPGATE_DEF_SYNCOOKIE_RATE, "auto: GATE SYNs per second that turn cookies on" },
