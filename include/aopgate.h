@@ -183,7 +183,7 @@ enum gate_syncookies {
 };
 
 /* The mode the first attach picks where the kernel side is ready. */
-#define AOPGATE_DEF_SYNCOOKIES GATE_SC_ON
+#define AOPGATE_DEF_SYNCOOKIES GATE_SC_OFF
 /* Default auto threshold: all GATE ports together, every source. */
 #define AOPGATE_DEF_SYNCOOKIE_RATE 2000
 

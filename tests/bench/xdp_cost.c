@@ -188,6 +188,7 @@ static struct gate_cfg cfg_default(void)
 	memset(&c, 0, sizeof(c));
 	c.mode = GATE_ENFORCE;
 	c.pending_max_packets = AOPGATE_DEF_PENDING_PACKETS;
+	c.pending_max_bytes = AOPGATE_DEF_PENDING_BYTES;
 	c.pending_max_age_ns = AOPGATE_DEF_PENDING_AGE_NS;
 	c.syn_rate = AOPGATE_DEF_SYN_RATE;
 	c.syn_burst = AOPGATE_DEF_SYN_BURST;
@@ -242,6 +243,7 @@ static void prepare(enum case_id c, const struct fspec *s)
 	case C_PENDING:
 		/* A budget no repeat count exhausts: every run stays in budget. */
 		cfg.pending_max_packets = UINT32_MAX;
+		cfg.pending_max_bytes = UINT32_MAX - 1;
 		cfg.pending_max_age_ns = 3600 * SEC_NS;
 		if (lab_pend(&lab, &k, now, 1))
 			die("seeding pending");

@@ -20,11 +20,13 @@ origin_http() {
 	wait_port 443
 }
 
-# cookies_on: attach at tc, where the first attach turns syncookies on.
+# cookies_on: attach at tc, where attach finds the kernel side ready, and
+# turn syncookies on.
 cookies_on() {
 	run gate_attach -m tc
 	assert_success
-	assert_output --partial "syncookies: on"
+	assert_output --partial "kernel side ready"
+	gate set syncookies on
 }
 
 # pulls N: N one-request pulls of the blob's first KB from the client ns;
@@ -40,16 +42,17 @@ pulls() {
 @test "a curl client connects through the cookie path and its transfer keeps window scaling" {
 	origin_http
 	cookies_on
-	spawn curl "$LAB_C" timeout 20 curl -s -o /dev/null --limit-rate 200k "http://$ORIGIN4:443/blob"
+	spawn curl "$LAB_C" timeout 20 curl -sS -o /dev/null --limit-rate 100k "http://$ORIGIN4:443/blob"
 	local out=
-	for _ in $(seq 30); do
+	# 4 MB at 100 KB/s: the connection lives long enough to be looked at.
+	for _ in $(seq 100); do
 		out=$(in_origin ss -Htin state established "sport = :443")
 		[[ $out == *wscale* ]] && break
 		sleep 0.1
 	done
 	echo "$out"
 	# wscale:SND,RCV: the client's scale, and the 7 the cookie announced.
-	[[ $out =~ wscale:[0-9]+,7 ]] || fail "no window scaling on the origin's socket: $out"
+	[[ $out =~ wscale:[0-9]+,7 ]] || fail "no window scaling on the origin's socket: $out; $(gate status | grep -E "syncookie|pass-|drop-")"
 	[ "$(counter syncookie-sent)" -ge 1 ]
 	[ "$(counter syncookie-ok)" -ge 1 ]
 	[ "$(counter pass-syn)" -eq 0 ]

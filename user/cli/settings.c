@@ -59,7 +59,7 @@ static const struct setting table[] = {
 	{ "frag_pass", K_FLAG, F(flags), GATE_F_FRAG_PASS, 0, 0, 0,
 	  "pass TCP fragments and over-long IPv6 extension chains" },
 	{ "syncookies", K_COOKIES, F(syncookies), 0, 0, 0, AOPGATE_DEF_SYNCOOKIES,
-	  "answer SYNs with SYN cookies; attach picks on where the kernel takes them" },
+	  "answer SYNs with SYN cookies (attach -m tc, Linux 6.9+; status: syncookie_ready)" },
 	{ "syncookie_rate", K_U64, F(syncookie_rate), 0, 1, 1000000000,
 	  AOPGATE_DEF_SYNCOOKIE_RATE, "auto: GATE SYNs per second that turn cookies on" },
 };
