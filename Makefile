@@ -19,13 +19,35 @@ PKGS      := libbpf libelf zlib openssl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CLI_LIBS   := $(shell pkg-config --libs libbpf libelf zlib 2>/dev/null)
+# The agent alone talks to systemd (sd_notify, socket activation) and
+# serves HTTP (libmicrohttpd); the CLI links neither.
+AGENT_PKGS := libsystemd libmicrohttpd
+AGENT_PKG_CFLAGS := $(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
+AGENT_LIBS := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null)
+
+# The version has one source, VERSION; a build from a git checkout with a
+# release tag (v1.2.3) says which commit it is.
+AOP_VERSION := $(shell { [ -e .git ] && git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null | sed 's/^v//'; } || true)
+AOP_VERSION := $(if $(AOP_VERSION),$(AOP_VERSION),$(shell cat VERSION))
 
 # CFLAGS, CPPFLAGS and LDFLAGS are the user's; what the code needs to build
 # at all is added after them, so `make CFLAGS=-O0` cannot drop it.
 CFLAGS    ?= -O2 -g
 AOP_CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -MMD -MP
 AOP_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(BUILD)
-ALL_CFLAGS    = $(CPPFLAGS) $(AOP_CPPFLAGS) $(CFLAGS) $(AOP_CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS    = $(CPPFLAGS) $(AOP_CPPFLAGS) $(CFLAGS) $(AOP_CFLAGS) $(PKG_CFLAGS) $(AGENT_PKG_CFLAGS)
+
+# make SANITIZE=1 builds with ASan and UBSan (into its own BUILD: see
+# test-sanitize); SANITIZE=fuzz also instruments for libFuzzer (make fuzz).
+ifeq ($(SANITIZE),1)
+AOP_CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+AOP_LDFLAGS := -fsanitize=address,undefined
+endif
+ifeq ($(SANITIZE),fuzz)
+AOP_CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	       -fno-omit-frame-pointer
+AOP_LDFLAGS := -fsanitize=address,undefined
+endif
 
 # The BPF objects build against the kernel's uapi headers (linux-libc-dev),
 # not the build host's BTF, so the same source gives the same object.
@@ -54,7 +76,8 @@ AGENT_TESTS := $(filter-out $(GATE_TESTS),$(UNIT_BINS))
 BENCH_BINS := $(BUILD)/tests/xdp_cost $(BUILD)/tests/tlsload $(BUILD)/tests/upstream \
 	      $(BUILD)/tests/xdpflood
 
-.PHONY: all deps test test-unit test-system bench clean install demo demo-down uninstall
+.PHONY: FORCE all deps test test-unit test-system test-sanitize fuzz fuzz-bins bench clean \
+	install demo demo-down uninstall
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(BPF_OBJS) $(UNIT_BINS) $(BENCH_BINS)
@@ -75,6 +98,14 @@ $(BUILD)/%.o: user/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# Rewritten only when the version changes, so a build stays incremental.
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(@D)
+	@echo '#define AOPGATE_VERSION "$(AOP_VERSION)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/agent/aopgated.o $(BUILD)/agent/metrics.o $(BUILD)/cli/aopgate.o: $(BUILD)/version.h
+
 # Only the loader and the packet tests include the skeleton.
 $(BUILD)/cli/attach.o: $(BUILD)/gate.skel.h
 
@@ -84,10 +115,10 @@ $(AGENT_LIB) $(CLI_LIB):
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/aopgated: $(BUILD)/agent/aopgated.o $(AGENT_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) $(AGENT_LIBS) -o $@
 
 $(BUILD)/aopgate: $(BUILD)/cli/aopgate.o $(CLI_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(CLI_LIBS) -o $@
 
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
@@ -102,16 +133,27 @@ $(BUILD)/tests/xdp_cost.o: $(BUILD)/empty.skel.h
 $(BUILD)/tests/xdpflood.o: $(BUILD)/tests/xdpflood.skel.h
 
 $(AGENT_TESTS): %: %.o $(AGENT_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) $(AGENT_LIBS) -o $@
 
 $(GATE_TESTS) $(BUILD)/tests/xdp_cost: %: %.o $(CLI_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(CLI_LIBS) -o $@
 
 $(BUILD)/tests/tlsload $(BUILD)/tests/upstream: %: %.o
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lpthread -lm -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) -lpthread -lm -o $@
 
 $(BUILD)/tests/xdpflood: %: %.o
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(CLI_LIBS) -o $@
+
+# libFuzzer harnesses (tests/fuzz/), built by make fuzz with clang.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+$(BUILD)/fuzz/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iuser/agent -Itests/unit -c $< -o $@
+
+$(FUZZ_BINS): %: %.o $(AGENT_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer $(AOP_LDFLAGS) $^ $(PKG_LIBS) $(AGENT_LIBS) -o $@
 
 $(BUILD)/tests/xdpflood.bpf.o: tests/bench/xdpflood.bpf.c
 	@mkdir -p $(@D)
@@ -131,6 +173,23 @@ test-unit: all
 
 test-system: all
 	@scripts/run-tests.sh --system-only $(BUILD)
+
+# The unit tests and the agent's system tests once more, built with ASan
+# and UBSan (in build-san); any report fails the test that caused it.
+SAN_BUILD ?= build-san
+test-sanitize:
+	@$(MAKE) -s SANITIZE=1 BUILD=$(SAN_BUILD) all
+	@scripts/run-tests.sh --sanitized $(SAN_BUILD) $(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(UNIT_BINS))
+
+# Each libFuzzer harness for FUZZ_SECONDS (60) from its committed corpus
+# (tests/fuzz/corpus/NAME), with ASan and UBSan; a finding fails it.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@$(MAKE) -s CC=clang SANITIZE=fuzz BUILD=$(FUZZ_BUILD) fuzz-bins
+	@scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-bins: $(FUZZ_BINS)
 
 # Benchmarks (tests/bench/run): every part, or some with BENCH="xdp flood".
 # Parts: xdp flood reject handshake relay siege. Bench-only packages:
@@ -157,6 +216,7 @@ DATADIR   ?= $(PREFIX)/share
 MANDIR    ?= $(DATADIR)/man
 SYSCONFDIR ?= /etc
 UNITDIR   ?= $(LIBDIR)/systemd/system
+SYSUSERSDIR ?= $(LIBDIR)/sysusers.d
 UNIT_INS  := $(wildcard dist/systemd/*.in)
 UNITS     := $(notdir $(UNIT_INS:.in=))
 
@@ -168,8 +228,9 @@ install: $(BINS)
 	install -d $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(DATADIR)/aopgate $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/aopgate
+		$(DESTDIR)$(SYSCONFDIR)/aopgate $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 dist/sysusers.d/aopgate.conf $(DESTDIR)$(SYSUSERSDIR)/aopgate.conf
 	install -m 0644 data/cloudflare-origin-pull-ca.pem data/cloudflare-ips.txt \
 		$(DESTDIR)$(DATADIR)/aopgate/
 	install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
@@ -187,6 +248,7 @@ install: $(BINS)
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BINS))) \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+		$(DESTDIR)$(SYSUSERSDIR)/aopgate.conf \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
 		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example

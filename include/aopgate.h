@@ -23,6 +23,9 @@
 #define AOPGATE_MAP_STATS     "stats"
 #define AOPGATE_MAP_STANDING  "standing"
 #define AOPGATE_MAP_DENY      "deny"
+#define AOPGATE_MAP_EVENTS    "events"
+#define AOPGATE_MAP_SITES     "sites"
+#define AOPGATE_MAP_REASONS   "reasons"
 
 /* Default map sizes; `aopgate attach` can change them. */
 #define AOPGATE_DEF_MAX_VERIFIED  (1u << 20)
@@ -32,6 +35,12 @@
 #define AOPGATE_DEF_MAX_ALLOW     (1u << 16)
 #define AOPGATE_DEF_MAX_STANDING  (1u << 16)
 #define AOPGATE_DEF_MAX_DENY      (1u << 16)
+/* The drop events' ring: about 6,500 events, a minute at the default rate. */
+#define AOPGATE_EVENTS_BYTES      (256u * 1024)
+/* Names the agent publishes: site ids are 1-based, reason ids small. */
+#define AOPGATE_MAX_SITES         1024
+#define AOPGATE_MAX_REASONS       64
+#define AOPGATE_NAME_LEN          64
 
 /*
  * Default runtime knobs, written to gate_cfg at first attach. The pending
@@ -50,6 +59,8 @@
 /* Penalties and standing cover the source's /32 (IPv4) or /64 (IPv6). */
 #define AOPGATE_DEF_PENALTY_PREFIX4 32
 #define AOPGATE_DEF_PENALTY_PREFIX6 64
+/* Drop events per second, all CPUs together (0: none). */
+#define AOPGATE_DEF_EVENTS_RATE     100
 
 /*
  * A TCP flow as the origin sees it arrive: source is the client. Addresses
@@ -65,12 +76,18 @@ struct flow_key {
 	__u8 pad[3];
 };
 
+/* Flags of a verified flow, for the listings; the gate ignores them. */
+enum verified_flags {
+	/* Admitted by verify = optional without a verified certificate. */
+	VERIFIED_F_UNVERIFIED = 1u << 0,
+};
+
 /* Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
 struct verified_flow {
 	__u64 verified_ns;
 	__u64 expires_ns;	/* 0: open; else the flow passes until then */
 	__u32 site_id;
-	__u32 pad;
+	__u32 flags;		/* enum verified_flags */
 	__u8 cert_id[8];	/* first 8 bytes of the certificate's SHA-256 */
 	__u64 packets;		/* counted by the gate */
 	__u64 bytes;
@@ -105,6 +122,10 @@ struct penalty {
 	__u32 strikes;
 	__u32 fails;		/* failures since window_ns */
 	__u64 window_ns;	/* when the current run of failures began */
+	/* The last failure, for `aopgate deny list`: why, where and when. */
+	__u64 last_ns;
+	__u32 last_reason;	/* the agent's reason id; its name in reasons */
+	__u32 last_site;	/* site id (0: none chosen yet); its name in sites */
 };
 
 /* A source prefix that completed a verified handshake recently. */
@@ -167,13 +188,13 @@ struct gate_cfg {
 	__u64 syn_burst_trusted;
 	__u32 penalty_prefix4;		/* 1..32: the prefix a penalty covers */
 	__u32 penalty_prefix6;		/* 1..128 */
+	__u32 events_rate;		/* drop events per second; 0: none */
 	/* SYN cookies (bpf/syncookie.h); the key and readiness are attach's. */
 	__u32 syncookies;		/* enum gate_syncookies */
 	__u32 syncookie_ready;		/* attach: the kernel takes the gate's cookie ACKs */
+	__u32 syncookie_sysctl;		/* attach set tcp_syncookies: its old value + 1 */
 	__u64 syncookie_rate;		/* auto: GATE SYNs per second that turn cookies on */
 	__u64 syncookie_key[2];		/* SipHash key, random, written by attach */
-	__u32 syncookie_sysctl;		/* attach set tcp_syncookies: its old value + 1 */
-	__u32 pad2;
 };
 
 enum gate_syncookies {
@@ -243,6 +264,30 @@ enum counter_id {
 struct counter {
 	__u64 packets;
 	__u64 bytes;
+};
+
+enum gate_event_flags {
+	GATE_EV_F_MONITOR = 1u << 0,	/* monitor mode: the packet passed */
+};
+
+/*
+ * A sampled drop (or would-drop) in the events ring: at most events_rate
+ * a second, so who is dropped can be seen without a per-packet cost.
+ * Fields the parser did not reach (a malformed header) are zero.
+ */
+struct gate_event {
+	__u64 time_ns;		/* bpf_ktime_get_ns */
+	__u8 saddr[16];		/* v4-mapped for IPv4 */
+	__be16 sport;
+	__be16 dport;
+	__u16 counter;		/* enum counter_id: a drop-* or would-drop-* */
+	__u8 flags;		/* enum gate_event_flags */
+	__u8 proto;
+};
+
+/* A name the agent publishes in sites or reasons, NUL-terminated. */
+struct gate_name {
+	char name[AOPGATE_NAME_LEN];
 };
 
 #endif /* AOPGATE_H */

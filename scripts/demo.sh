@@ -161,7 +161,7 @@ up() {
 		outcome edge refused
 	fi
 
-	say "a long-running edge request: its verified flow, as bpftool map dump shows it"
+	say "a long-running edge request: its verified flow, raw, as bpftool map dump shows it"
 	(sleep 8 | in_ns edge timeout 12 openssl s_client -quiet -connect $ORIGIN:443 \
 		-servername origin.test -cert "$STATE/pki/edge2.pem" -key "$STATE/pki/edge2.key" \
 		-CAfile "$STATE/pki/edge.pem" >/dev/null 2>&1) &
@@ -181,6 +181,8 @@ up() {
 	else
 		outcome edge_verified_flow missing
 	fi
+	say "the same flows as aopgate flows lists them: the site by name, verified or not"
+	gate flows | sed 's/^/  /'
 	wait "$held" || true
 
 	say "stranger (10.88.0.3) without a certificate: failure 1 of 3"
@@ -205,6 +207,10 @@ up() {
 		outcome stranger_backend dropped
 	fi
 
+	say "whose packets the gate dropped (aopgate top --once: two samples 1 s apart)"
+	gate top --once --interval 1s | sed 's/^/  /'
+	say "why the stranger is denied (aopgate deny list)"
+	gate deny list | sed 's/^/  /'
 	say "datapath counters that moved (aopgate status)"
 	gate status --json >"$STATE/status.json"
 	jq -r '.counters | to_entries[] | select(.value.packets > 0) |
@@ -220,7 +226,9 @@ up() {
 	  nsenter --net=/run/netns/$N-origin $build/aopgate --pin-root $PIN status
 	  nsenter --net=/run/netns/$N-origin $build/aopgate --pin-root $PIN flows
 	  nsenter --net=/run/netns/$N-origin curl -s http://127.0.0.1:9901/metrics
-	  bpftool map dump pinned $PIN/penalty
+	  nsenter --net=/run/netns/$N-origin $build/aopgate --pin-root $PIN top
+	  nsenter --net=/run/netns/$N-origin $build/aopgate --pin-root $PIN drops --follow
+	  bpftool map dump pinned $PIN/penalty   (raw: ports in network order, 16-byte addresses)
 	  nsenter --net=/run/netns/$N-edge curl --cacert $STATE/pki/edge.pem \\
 	      --cert $STATE/pki/edge1.pem --key $STATE/pki/edge1.key \\
 	      --resolve origin.test:443:$ORIGIN https://origin.test/

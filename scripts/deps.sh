@@ -8,9 +8,17 @@ pkgs=(
 	# build
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libssl-dev libinih-dev linux-libc-dev
+	# make fuzz: libFuzzer and the sanitizer runtimes of clang
+	libclang-rt-14-dev
+	# build: the agent's systemd notification and metrics server
+	libsystemd-dev libmicrohttpd-dev
 	# tests
 	bats bats-support bats-assert iproute2 curl openssl nginx-light
 	tcpdump procps socat jq hping3 systemd python3
+	# tests: the alerting rules and the exposition (promtool)
+	prometheus
+	# tests: aopgate top in a real terminal
+	tmux
 	# tests: the benchmarks' smoke run (xdp-filter, the floods' baseline,
 	# the proxies the agent is compared with)
 	xdp-tools netsniff-ng iptables ethtool haproxy libnginx-mod-stream

@@ -2,12 +2,15 @@
 # Runs the C test binaries (TAP) and the bats system tests (TAP), shows
 # their output, and ends with one line: "N passed, N failed[, N skipped]".
 # A binary that dies without reporting counts as one failure.
+# --sanitized: BUILD was built with ASan and UBSan; the unit tests and the
+# agent's system tests run, and every sanitizer report is one failure.
 set -uo pipefail
 
-unit=1 system=1
+unit=1 system=1 sanitized=0
 case "${1:-}" in
 --unit-only) system=0; shift ;;
 --system-only) unit=0; shift ;;
+--sanitized) sanitized=1; shift ;;
 esac
 build=$1; shift
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,12 +39,31 @@ count() {
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 
+if [ $sanitized -eq 1 ]; then
+	reports=$(mktemp -d)
+	trap 'rm -f "$tmp"; rm -rf "$reports"' EXIT
+	export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:abort_on_error=1"
+	export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
+	# Only the agent's suites: the gate's and the CLI's code is the same
+	# build, and the demo and the benchmarks measure, they do not check.
+	system_suites=(agent.bats puller.bats origins.bats)
+fi
 if [ $unit -eq 1 ]; then
 	for t in "$@"; do
 		count "$(basename "$t")" "$t"
 	done
 fi
-if [ $system -eq 1 ]; then
+if [ $sanitized -eq 1 ]; then
+	export AOPGATE_BUILD=$top/$build
+	count "system (bats, sanitized)" bats --tap "${system_suites[@]/#/$top/tests/system/}"
+	# One failure per report; the report itself is shown.
+	for r in "$reports"/*; do
+		[ -e "$r" ] || continue
+		echo "not ok - sanitizer report $(basename "$r")"
+		sed 's/^/# /' "$r" | head -60
+		failed=$((failed + 1))
+	done
+elif [ $system -eq 1 ]; then
 	export AOPGATE_BUILD=$top/$build
 	count "system (bats)" bats --tap "$top/tests/system"
 	count "bench smoke" "$top/tests/bench/run" --smoke --tap --build "$top/$build"

@@ -192,6 +192,10 @@ static struct gate_cfg cfg_default(void)
 	c.pending_max_age_ns = AOPGATE_DEF_PENDING_AGE_NS;
 	c.syn_rate = AOPGATE_DEF_SYN_RATE;
 	c.syn_burst = AOPGATE_DEF_SYN_BURST;
+	c.syn_rate_trusted = AOPGATE_DEF_SYN_RATE_TRUSTED;
+	c.syn_burst_trusted = AOPGATE_DEF_SYN_BURST_TRUSTED;
+	c.penalty_prefix4 = AOPGATE_DEF_PENALTY_PREFIX4;
+	c.penalty_prefix6 = AOPGATE_DEF_PENALTY_PREFIX6;
 	return c;
 }
 
@@ -242,7 +246,7 @@ static void prepare(enum case_id c, const struct fspec *s)
 		break;
 	case C_PENDING:
 		/* A budget no repeat count exhausts: every run stays in budget. */
-		cfg.pending_max_packets = UINT32_MAX;
+		cfg.pending_max_packets = UINT32_MAX - 1;
 		cfg.pending_max_bytes = UINT32_MAX - 1;
 		cfg.pending_max_age_ns = 3600 * SEC_NS;
 		if (lab_pend(&lab, &k, now, 1))
@@ -270,10 +274,15 @@ static void prepare(enum case_id c, const struct fspec *s)
 			die("seeding syn_rl");
 		break;
 	}
-	case C_PENALTY:
-		if (lab_penalize(&lab, s->src, now + 3600 * SEC_NS))
+	case C_PENALTY: {
+		/* Keyed by the source's prefix, as the agent writes it. */
+		struct src_key pk;
+
+		gatemap_src_prefix(&cfg, s->src, &pk);
+		if (lab_penalize(&lab, pk.addr, now + 3600 * SEC_NS))
 			die("seeding penalty");
 		break;
+	}
 	case C_NOT_ALLOWED: {
 		uint8_t a[16];
 

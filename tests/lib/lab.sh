@@ -84,7 +84,13 @@ lab_spawn() {
 	shift 2
 	nsenter --net="/run/netns/$ns" "$@" >>"$LAB_STATE/$name.log" 2>&1 &
 	LAB_SPAWNED=$!
-	echo "$LAB_SPAWNED $(_lab_started "$LAB_SPAWNED")" >>"$LAB_STATE/pids"
+	lab_track "$LAB_SPAWNED"
+}
+
+# lab_track PID: the lab ends PID (a process it started some other way,
+# a daemon's server say) with the rest of its processes.
+lab_track() {
+	echo "$1 $(_lab_started "$1")" >>"$LAB_STATE/pids"
 }
 
 # _lab_started PID: when the process started (clock ticks since boot),

@@ -12,6 +12,33 @@ source "$BATS_TEST_DIRNAME/pki.bash"
 # answers with the client address it read from the header; 8444 is TLS
 # with ssl_verify_client on, for the tls:// upstream.
 origin_up() {
+	nginx_conf "$(cat <<-EOC
+	log_format pp '\$proxy_protocol_addr \$remote_addr "\$request" \$status';
+	access_log $LAB_DIR/origin-access.log pp;
+	server {
+		listen 127.0.0.1:8080 proxy_protocol;
+		location / { return 200 "hello \$proxy_protocol_addr\n"; }
+	}
+	server {
+		listen 127.0.0.1:8082 http2 proxy_protocol;
+		location / { return 200 "h2 \$proxy_protocol_addr\n"; }
+	}
+	server {
+		listen 127.0.0.1:8444 ssl;
+		ssl_certificate $PKI/server.pem;
+		ssl_certificate_key $PKI/server.key;
+		ssl_client_certificate $PKI/edge.pem;
+		ssl_verify_client on;
+		location / { return 200 "tls-upstream \$ssl_client_s_dn\n"; }
+	}
+	EOC
+	)"
+	lab_nginx nginx "$LAB_O" "$LAB_DIR/nginx.conf" 8080 || fail "nginx does not listen on 8080"
+}
+
+# nginx_conf HTTP: $LAB_DIR/nginx.conf for a foreground nginx whose files
+# all stay in the lab, with HTTP inside its http { } block.
+nginx_conf() {
 	cat >"$LAB_DIR/nginx.conf" <<-EOC
 	daemon off;
 	user root;
@@ -20,29 +47,11 @@ origin_up() {
 	error_log $LAB_DIR/nginx-error.log info;
 	events { worker_connections 256; }
 	http {
-		log_format pp '\$proxy_protocol_addr \$remote_addr "\$request" \$status';
-		access_log $LAB_DIR/origin-access.log pp;
-		client_body_temp_path $LAB_DIR; proxy_temp_path $LAB_DIR;
-		fastcgi_temp_path $LAB_DIR; uwsgi_temp_path $LAB_DIR; scgi_temp_path $LAB_DIR;
-		server {
-			listen 127.0.0.1:8080 proxy_protocol;
-			location / { return 200 "hello \$proxy_protocol_addr\n"; }
-		}
-		server {
-			listen 127.0.0.1:8082 http2 proxy_protocol;
-			location / { return 200 "h2 \$proxy_protocol_addr\n"; }
-		}
-		server {
-			listen 127.0.0.1:8444 ssl;
-			ssl_certificate $PKI/server.pem;
-			ssl_certificate_key $PKI/server.key;
-			ssl_client_certificate $PKI/edge.pem;
-			ssl_verify_client on;
-			location / { return 200 "tls-upstream \$ssl_client_s_dn\n"; }
-		}
+	client_body_temp_path $LAB_DIR; proxy_temp_path $LAB_DIR;
+	fastcgi_temp_path $LAB_DIR; uwsgi_temp_path $LAB_DIR; scgi_temp_path $LAB_DIR;
+	$1
 	}
 	EOC
-	lab_nginx nginx "$LAB_O" "$LAB_DIR/nginx.conf" 8080 || fail "nginx does not listen on 8080"
 }
 
 # agent_conf [EXTRA_AGENT_LINES [EXTRA_SITE_LINES]]: writes the agent's

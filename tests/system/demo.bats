@@ -38,6 +38,8 @@ counter() {
 	grep -q 'result=fail reason=no_cert .*src=10.88.0.3' "$STATE/agent.log"
 	grep -q 'result=fail reason=unknown_ca .*src=10.88.0.3' "$STATE/agent.log"
 	grep -q '^10.88.0.2 .*" 200' "$STATE/origin-access.log"
+	# aopgate flows names the site.
+	grep -qE 'verified +10\.88\.0\.2:[0-9]+ .*origin\.test' <<<"$output"
 	for c in pass-verified pass-syn drop-penalty drop-ratelimit drop-unknown drop-non-tcp drop-backend; do
 		[ "$(counter $c)" -ge 1 ] || fail "counter $c did not move"
 	done

@@ -32,6 +32,7 @@ install_tree() {
 		usr/share/man/man5/aopgate.conf.5 \
 		usr/lib/systemd/system/aopgate@.service \
 		usr/lib/systemd/system/aopgated.service \
+		usr/lib/sysusers.d/aopgate.conf \
 		etc/aopgate/aopgate.conf.example; do
 		[ -f "$DEST/$f" ] || fail "$f is missing"
 	done
@@ -110,4 +111,28 @@ install_tree() {
 	run systemd-analyze verify --man=no "$units/aopgated.service" "$units/aopgate@lo.service"
 	assert_success
 	assert_output ""
+}
+
+@test "the sysusers.d file creates the aopgate system user" {
+	install_tree
+	run systemd-sysusers --root="$DEST" "$DEST/usr/lib/sysusers.d/aopgate.conf"
+	assert_success
+	run grep '^aopgate:' "$DEST/etc/passwd"
+	assert_output --regexp '^aopgate:x:[0-9]+:[0-9]+:aopgate agent:/:/usr/sbin/nologin$'
+}
+
+@test "both units are hardened: systemd-analyze security --offline rates them OK, exposure 4.9 or less" {
+	install_tree
+	units=$DEST/usr/lib/systemd/system
+	cp "$units/aopgate@.service" "$units/aopgate@eth0.service"
+	for u in aopgated.service aopgate@eth0.service; do
+		run systemd-analyze security --offline=yes --no-pager "$units/$u"
+		line=$(grep 'Overall exposure level' <<<"$output")
+		[[ $line =~ :\ ([0-9]+)\.([0-9])\ (OK|SAFE|PERFECT) ]] || fail "$u: $line"
+		[ "${BASH_REMATCH[1]}${BASH_REMATCH[2]}" -le 49 ] || fail "$u: $line"
+	done
+	# The gate's maps stay reachable, and the agent tells systemd when it is ready.
+	grep -q '^ReadWritePaths=/sys/fs/bpf$' "$units/aopgate@.service"
+	grep -q '^SystemCallFilter=@system-service bpf$' "$units/aopgated.service"
+	grep -q '^Type=notify$' "$units/aopgated.service"
 }

@@ -81,19 +81,7 @@ haproxy_up() {
 
 # nginx_up SNIPPET: nginx in the foreground with the snippet in http { }.
 nginx_up() {
-	cat >"$LAB_DIR/nginx.conf" <<-EOC
-	daemon off;
-	user root;
-	worker_processes 1;
-	pid $LAB_DIR/nginx.pid;
-	error_log $LAB_DIR/nginx-error.log info;
-	events { worker_connections 256; }
-	http {
-	client_body_temp_path $LAB_DIR; proxy_temp_path $LAB_DIR;
-	fastcgi_temp_path $LAB_DIR; uwsgi_temp_path $LAB_DIR; scgi_temp_path $LAB_DIR;
-	$(origin_snippet "$1")
-	}
-	EOC
+	nginx_conf "$(origin_snippet "$1")"
 	spawn nginx "$LAB_O" nginx -c "$LAB_DIR/nginx.conf" -p "$LAB_DIR"
 }
 

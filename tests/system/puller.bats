@@ -49,6 +49,8 @@ penalized() {
 }
 
 @test "a stranger is dropped in XDP after three failures, not before" {
+	# Long enough that the connect below falls inside it on a slow machine.
+	AGENT_PENALTY=15s agent_conf
 	agent_up
 	for i in 1 2; do
 		run fetch -
@@ -59,7 +61,7 @@ penalized() {
 	assert_failure
 	run fetch -
 	assert_failure
-	agent_log_wait "reason=no_cert .*action=penalized penalty=3s strikes=1"
+	agent_log_wait "reason=no_cert .*action=penalized penalty=15s strikes=1"
 	run connect $ORIGIN4 443
 	assert_failure
 	[ "$(counter drop-penalty)" -ge 1 ]
@@ -115,6 +117,7 @@ penalized() {
 }
 
 @test "a source rotating inside one /64 is penalized as one" {
+	AGENT_PENALTY=15s agent_conf
 	agent_up
 	for i in 11 12 13; do
 		in_client ip addr add "fd00:77::$i/64" dev "$LAB_IF_C" nodad
@@ -278,4 +281,18 @@ penalized() {
 	[ "$(counter drop-penalty)" -eq 0 ]
 	echo "# $(metric aopgate_spared_total) failures from its address spared" >&3
 	[ "$(metric aopgate_spared_total)" -ge 100 ]
+}
+
+@test "good standing lives in a pinned map: it survives an agent restart" {
+	agent_up
+	run fetch edge1
+	assert_success
+	kill -9 "$AGENT_PID"
+	lab_wait_closed "$LAB_O" 443 5
+	agent_start
+	run fetch outsider
+	assert_failure
+	agent_log_wait "reason=unknown_ca .*action=spared standing=yes"
+	run bpftool map dump pinned "$PIN/standing"
+	assert_output --partial '"until_ns":'
 }

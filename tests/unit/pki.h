@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -134,12 +135,14 @@ static inline int pki_write_cert(const char *path, X509 *x, X509 *chain)
 	return fclose(f);
 }
 
+/* Written 0600, as openssl(1) writes keys: the agent refuses wider ones. */
 static inline int pki_write_key(const char *path, EVP_PKEY *k)
 {
 	FILE *f = fopen(path, "w");
 
 	if (!f)
 		return -1;
+	fchmod(fileno(f), 0600);
 	PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
 	return fclose(f);
 }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -24,6 +25,23 @@ static struct config *load(const char *text)
 	fputs(text, f);
 	fclose(f);
 	return config_load(path, err, sizeof(err));
+}
+
+/*
+ * The examples drop privileges to the aopgate user, which a package
+ * creates; a test host has none, and `user` must name one that exists.
+ * They are loaded with "nobody" in its place.
+ */
+static struct config *load_example(const char *text)
+{
+	char *copy = strdup(text), *u = strstr(copy, "user = aopgate");
+	struct config *c;
+
+	if (u)
+		memcpy(u, "user = nobody ", 14);
+	c = load(copy);
+	free(copy);
+	return c;
 }
 
 /* fails_with(text, line, what): loading fails and names path:line: what. */
@@ -72,7 +90,7 @@ static const char documented_example[] =
 
 static void test_documented_example(void)
 {
-	struct config *c = load(documented_example);
+	struct config *c = load_example(documented_example);
 	const struct config_site *s;
 	__u8 a[16];
 
@@ -86,7 +104,7 @@ static void test_documented_example(void)
 	   "listen takes an IPv4 and a bracketed IPv6 address");
 	ok(c->agent.workers == 0, "workers = auto is 0");
 	ok(c->agent.metrics.len != 0, "metrics address is set");
-	ok(c->agent.user && !strcmp(c->agent.user, "aopgate"), "user");
+	ok(c->agent.user && !strcmp(c->agent.user, "nobody"), "user (nobody in place of aopgate)");
 	ok(c->agent.handshake_timeout_ns == 10000000000ull &&
 	   c->agent.penalty_max_ns == 3600000000000ull, "durations in ns");
 	ok(c->agent.max_connections == 100000, "max_connections");
@@ -155,6 +173,8 @@ static void test_errors(void)
 	fails_with("[agent]\ncert = /x.pem\n" SITE_OK, 2, "belongs in a [site NAME] section",
 		   "a site key in [agent] says where it belongs");
 	fails_with("[agnet]\n" SITE_OK, 1, "unknown section [agnet]", "an unknown section");
+	fails_with("[agent]\nuser = nosuchuser\n" SITE_OK, 2, "user 'nosuchuser' does not exist",
+		   "a user that does not exist is refused at -t, not only at start");
 	fails_with("[site a.example]\ncert = /c.pem\nkey = /k.pem\nclient_ca = /ca.pem\n", 1,
 		   "no upstream", "a site without upstream names its header line");
 	fails_with("[site a.example]\nkey = /k.pem\nclient_ca = /ca.pem\nupstream = 127.0.0.1:1\n",
@@ -317,6 +337,86 @@ static void test_doc(void)
 	free(got);
 }
 
+static char incdir[] = "/tmp/aopgate-test-include-XXXXXX";
+
+/* put(name, text): writes incdir/name. */
+static void put(const char *name, const char *text)
+{
+	char p[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", incdir, name);
+	f = fopen(p, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+/* inc_fails(main, file, line, what, name): loading main.conf fails at incdir/file:line. */
+static void inc_fails(const char *file, int line, const char *what, const char *name)
+{
+	char p[256], want[512];
+	struct config *c;
+
+	snprintf(p, sizeof(p), "%s/main.conf", incdir);
+	snprintf(want, sizeof(want), "%s/%s:%d: ", incdir, file, line);
+	c = config_load(p, err, sizeof(err));
+	ok(c == NULL && strstr(err, want) && strstr(err, what), "%s", name);
+	if (c || !strstr(err, want) || !strstr(err, what))
+		diag("want %s%s, got: %s", want, what, c ? "(loaded)" : err);
+	config_free(c);
+}
+
+static void test_include(void)
+{
+	char p[256], sub[256];
+	struct config *c;
+
+	if (!mkdtemp(incdir))
+		return;
+	snprintf(sub, sizeof(sub), "%s/conf.d", incdir);
+	mkdir(sub, 0700);
+	snprintf(p, sizeof(p), "%s/main.conf", incdir);
+	put("main.conf", "[agent]\nworkers = 2\ninclude = conf.d/*.conf\nmax_connections = 7\n");
+	put("conf.d/b.conf", "[site b.example]\ncert = /c.pem\nkey = /k.pem\n"
+	    "client_ca = /ca.pem\nupstream = 127.0.0.1:8081\n");
+	put("conf.d/a.conf", SITE_OK);
+	put("conf.d/README", "not a configuration");
+	c = config_load(p, err, sizeof(err));
+	ok(c && c->n_sites == 2 && !strcmp(c->sites[0].name, "a.example") &&
+	   !strcmp(c->sites[1].name, "b.example"),
+	   "include: the sites of conf.d/*.conf, in sorted order, other names ignored");
+	ok(c && c->agent.max_connections == 7 && c->agent.workers == 2,
+	   "include: the including section resumes after the included files");
+	if (!c)
+		diag("%s", err);
+	config_free(c);
+
+	put("conf.d/b.conf", "[site b.example]\ncert = /c.pem\nbogus = 1\n");
+	inc_fails("conf.d/b.conf", 3, "unknown key 'bogus'",
+		  "include: an error in an included file names that file and line");
+	put("conf.d/b.conf", "[site b.example]\ncert = /c.pem\nkey = /k.pem\nclient_ca = /ca.pem\n");
+	inc_fails("conf.d/b.conf", 1, "site b.example: no upstream",
+		  "include: a site's missing directive names the included file");
+	put("conf.d/b.conf", "[site b.example]\nno equals sign here\n");
+	inc_fails("conf.d/b.conf", 2, "syntax error",
+		  "include: a syntax error in an included file names that file and line");
+	put("conf.d/b.conf", "[site a.example]\n");
+	inc_fails("conf.d/b.conf", 1, "already defined at",
+		  "include: a site defined in two files is an error");
+	put("conf.d/b.conf", "");
+	put("main.conf", "[agent]\nworkers = 2\n\ninclude = missing.conf\n" SITE_OK);
+	inc_fails("main.conf", 4, "include", "include: a named file that does not exist is an error");
+	put("main.conf", "include = empty.d/*.conf\n" SITE_OK);
+	c = config_load(p, err, sizeof(err));
+	ok(c != NULL, "include: a pattern that matches nothing is no error (an empty conf.d)");
+	config_free(c);
+	put("main.conf", SITE_OK "include = main.conf\n");
+	inc_fails("main.conf", 6, "nested more than", "include: a file including itself is an error");
+	snprintf(p, sizeof(p), "rm -rf '%s'", incdir);
+	if (system(p) != 0)
+		diag("cannot remove %s", incdir);
+}
+
 int main(void)
 {
 	int fd = mkstemp(path);
@@ -330,7 +430,15 @@ int main(void)
 	test_sites();
 	test_values();
 	test_doc();
-	struct config *ex = config_load("dist/aopgate.conf.example", err, sizeof(err));
+	test_include();
+	FILE *exf = fopen("dist/aopgate.conf.example", "r");
+	static char extext[16384];
+	size_t exn = exf ? fread(extext, 1, sizeof(extext) - 1, exf) : 0;
+
+	if (exf)
+		fclose(exf);
+	extext[exn] = '\0';
+	struct config *ex = exn ? load_example(extext) : NULL;
 
 	ok(ex != NULL, "dist/aopgate.conf.example parses and validates");
 	if (!ex)

@@ -5,6 +5,7 @@
  * resumption with rotating ticket keys, and the file checks of -t.
  */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -151,6 +152,7 @@ static struct hs handshake(struct tls *t, const struct pki_cert *cert, const cha
 	}
 	SSL_free(c);
 	SSL_free(s);
+	policy_detach(&rec);
 	SSL_CTX_free(cctx);
 	close(sv[0]);
 	close(sv[1]);
@@ -357,6 +359,22 @@ static void test_files(void)
 		    "upstream_cert = %1$s/cli_a.pem\nupstream_key = %1$s/srv.key\n"
 		    "upstream_ca = %1$s/ca_a.pem\n",
 		    ":7: key ", "a mismatched upstream_key");
+
+	chmod(at("srv.key"), 0640);
+	build_fails("[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
+		    "client_ca = %1$s/ca_a.pem\nupstream = 127.0.0.1:1\n",
+		    ":3: key ", "a key that group may read is refused, naming its line");
+	ok(strstr(err, "mode 640") && strstr(err, "allow_insecure_keys"),
+	   "... saying its mode and the way out");
+	struct config *ins = load("[agent]\nallow_insecure_keys = yes\n"
+				  "[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
+				  "client_ca = %1$s/ca_a.pem\nupstream = 127.0.0.1:1\n");
+	struct tls *it = ins ? tls_build(ins, err, sizeof(err)) : NULL;
+
+	ok(it != NULL, "allow_insecure_keys = yes accepts it");
+	tls_free(it);
+	config_free(ins);
+	chmod(at("srv.key"), 0600);
 
 	struct config *cfg = load("[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
 				  "client_ca = %1$s/ca_a.pem\ncrl = %1$s/crl_a.pem\n"

@@ -6,6 +6,8 @@
  * (SIGHUP) and a drain (SIGTERM, SIGINT), and run the periodic sweep.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <netinet/in.h>
@@ -19,15 +21,20 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 
+#include "certinfo.h"
 #include "confdoc.h"
 #include "conn.h"
 #include "gatemap.h"
 #include "log.h"
 #include "metrics.h"
 #include "gateio.h"
+#include "notify.h"
+#include "procstat.h"
 #include "runtime.h"
 #include "tls.h"
+#include "version.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG "/etc/aopgate/aopgate.conf"
@@ -37,10 +44,13 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: aopgated [-c FILE] [-t]\n"
 		"       aopgated -D [man]\n"
+		"       aopgated -V | --version\n"
 		"  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
 		"  -t       check the configuration, its certificates, keys, CAs and CRLs, then exit\n"
 		"  -D       print the documentation of every directive (man: as roff)\n"
-		"Runs in the foreground, logs to stderr; SIGHUP reloads, SIGTERM drains.\n");
+		"  -V       print the version\n"
+		"Runs in the foreground, logs to stderr; SIGHUP reloads, SIGTERM drains.\n"
+		"Under systemd: Type=notify, socket activation of the listen addresses.\n");
 }
 
 /* Each "file:line: what" line of err as its own log line. */
@@ -56,6 +66,28 @@ static void log_errors(const char *event, const char *err)
 		log_error("event=%s result=fail error=%s", event, log_quote(line, q, sizeof(q)));
 		p += n + (nl ? 1 : 0);
 	}
+}
+
+/*
+ * A socket systemd passed for a (socket activation), made non-blocking
+ * for the event loops and taken off the list; -1 if none matches.
+ */
+static int activated(const struct config_addr *a, int *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (fds[i] < 0 ||
+		    sd_is_socket_sockaddr(fds[i], SOCK_STREAM, (const struct sockaddr *)&a->ss,
+					  a->len, 1) <= 0)
+			continue;
+		int fd = fds[i];
+
+		fds[i] = -1;
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+			return -1;
+		return fd;
+	}
+	return -1;
 }
 
 static int listen_on(const struct config_addr *a)
@@ -112,7 +144,6 @@ static int drop_privileges(const char *user)
 		log_warn("event=start note=\"no CAP_DAC_READ_SEARCH: a reload reads only files "
 			 "%s may read\" error=\"%s\"", user, strerror(errno));
 	prctl(PR_SET_KEEPCAPS, 0);
-	log_info("event=start user=%s uid=%u", user, (unsigned)pw->pw_uid);
 	return 0;
 }
 
@@ -138,8 +169,11 @@ static void reload(const char *path, const struct config *running)
 		log_warn("event=reload note=\"listen, workers, pin_root, metrics and user "
 			 "change only on restart\"");
 	log_set_level(n->log_level);
+	log_set_format(n->log_format);
 	worker_set_max(n->max_connections);
+	certinfo_update(rt->cfg);
 	runtime_publish(rt);
+	gateio_publish(rt->cfg);
 	worker_notify();
 	metrics_reload(1);
 	log_info("event=reload result=ok gen=%u sites=%zu", rt->gen, rt->cfg->n_sites);
@@ -147,16 +181,23 @@ static void reload(const char *path, const struct config *running)
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
 	const char *path = DEFAULT_CONFIG;
-	int check = 0, opt, *lfds = NULL, workers;
+	int check = 0, opt, *lfds = NULL, workers, n_act, rc = 1;
+	int *act = NULL;
 	size_t n_listen;
+	struct passwd *pw;
 	char err[8192];
 	struct runtime *rt;
 	const struct config_agent *a;
 	sigset_t sigs;
 	uint64_t last_rotate, last_sweep = 0;
 
-	while ((opt = getopt(argc, argv, "c:tDh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:tDhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
@@ -171,6 +212,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("aopgated %s\n", AOPGATE_VERSION);
+			return 0;
 		default:
 			usage(stderr);
 			return 2;
@@ -180,6 +224,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	procstat_init();
+	log_init();
 	if (tls_init() < 0) {
 		fprintf(stderr, "aopgated: cannot initialise OpenSSL\n");
 		return 1;
@@ -196,6 +242,8 @@ int main(int argc, char **argv)
 	}
 	a = &rt->cfg->agent;
 	log_set_level(a->log_level);
+	log_set_format(a->log_format);
+	certinfo_update(rt->cfg);
 	runtime_publish(rt);
 
 	sigemptyset(&sigs);
@@ -210,37 +258,60 @@ int main(int argc, char **argv)
 	 * the signal loop may use it. */
 	n_listen = a->n_listen;
 	lfds = calloc(n_listen, sizeof(*lfds));
-	if (!lfds)
-		return 1;
+	n_act = sd_listen_fds(1);
+	if (n_act < 0)
+		n_act = 0;
+	act = calloc(n_act + 1, sizeof(*act));
+	if (!lfds || !act)
+		goto out;
+	for (int i = 0; i < n_act; i++)
+		act[i] = SD_LISTEN_FDS_START + i;
 	for (size_t i = 0; i < a->n_listen; i++) {
-		lfds[i] = listen_on(&a->listen[i]);
+		lfds[i] = activated(&a->listen[i], act, n_act);
+		if (lfds[i] < 0)
+			lfds[i] = listen_on(&a->listen[i]);
 		if (lfds[i] < 0) {
 			log_error("event=start error=\"cannot listen on address %zu of listen: %s\"",
 				  i + 1, strerror(errno));
-			return 1;
+			goto out;
 		}
 	}
-	if (a->metrics.len && metrics_serve(&a->metrics) < 0)
-		return 1;
+	/* A passed socket no listen address names would accept and never answer. */
+	for (int i = 0; i < n_act; i++) {
+		if (act[i] < 0)
+			continue;
+		log_warn("event=start note=\"socket %d from the service manager matches no listen "
+			 "address; closed\"", act[i]);
+		close(act[i]);
+	}
+	free(act);
+	act = NULL;
+	if (a->metrics.len && metrics_serve(&a->metrics, a->pin_root) < 0)
+		goto out;
 	if (strcmp(a->pin_root, "off")) {
 		/* Fail closed: without the maps nobody is pinned or penalized. */
 		if (gateio_open(a->pin_root) < 0)
-			return 1;
+			goto out;
 		/* The sockets of a previous process are gone: so are its flows. */
 		log_info("event=sweep stale_verified=%d", gateio_sweep(true));
+		gateio_publish(rt->cfg);
 	} else {
 		log_warn("event=maps note=\"pin_root = off: flows are not pinned and "
 			 "failed sources are not penalized\"");
 	}
 	if (drop_privileges(a->user) < 0)
-		return 1;
+		goto out;
 	workers = a->workers ? a->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (workers < 1)
 		workers = 1;
 	if (worker_start(workers, lfds, a->n_listen, a->max_connections) < 0)
-		return 1;
-	log_info("event=start result=ok config=%s workers=%d listeners=%zu sites=%zu maps=%s",
-		 path, workers, a->n_listen, rt->cfg->n_sites, gateio_ready() ? "open" : "none");
+		goto out;
+	pw = getpwuid(geteuid());
+	log_info("event=start user=%s uid=%u result=ok version=%s config=%s workers=%d "
+		 "listeners=%zu activated=%d sites=%zu maps=%s",
+		 pw ? pw->pw_name : "?", (unsigned)geteuid(), AOPGATE_VERSION, path, workers,
+		 a->n_listen, n_act, rt->cfg->n_sites, gateio_ready() ? "open" : "none");
+	notify_ready(rt->cfg->n_sites, conn_active());
 
 	last_rotate = gatemap_now_ns();
 	for (;;) {
@@ -250,10 +321,15 @@ int main(int argc, char **argv)
 		struct runtime *cur;
 
 		if (sig == SIGHUP) {
+			notify_reloading();
 			cur = runtime_get();
 			reload(path, cur->cfg);
 			runtime_put(cur);
+			cur = runtime_get();
+			notify_ready(cur->cfg->n_sites, conn_active());
+			runtime_put(cur);
 		} else if (sig == SIGTERM || sig == SIGINT) {
+			notify_stopping();
 			cur = runtime_get();
 			log_info("event=drain connections=%ld timeout=%.0fs", conn_active(),
 				 cur->cfg->agent.drain_timeout_ns / 1e9);
@@ -265,6 +341,9 @@ int main(int argc, char **argv)
 			last_sweep = now;
 			if (gateio_ready())
 				gateio_sweep(false);
+			cur = runtime_get();
+			notify_status(cur->cfg->n_sites, conn_active());
+			runtime_put(cur);
 		}
 		if (now - last_rotate >= TLS_TICKET_ROTATE_S * 1000000000ull) {
 			last_rotate = now;
@@ -274,8 +353,12 @@ int main(int argc, char **argv)
 	worker_join();
 	gateio_sweep(false);
 	log_info("event=stop result=ok");
-	for (size_t i = 0; i < n_listen; i++)
-		close(lfds[i]);
+	rc = 0;
+out:
+	for (size_t i = 0; lfds && i < n_listen; i++)
+		if (lfds[i] > 0)
+			close(lfds[i]);
 	free(lfds);
-	return 0;
+	free(act);
+	return rc;
 }

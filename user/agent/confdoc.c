@@ -37,7 +37,15 @@ static void doc_man(FILE *out)
 	      "Lists are comma-separated and their key may repeat. Durations take\n"
 	      ".BR ms ,\n.BR s ,\n.BR m ,\n.B h\nor\n.BR d .\n"
 	      "Comments start with ; or #.\n"
-	      "Errors name the file and line:\n.IR file : line : \" what is wrong\" .\n", out);
+	      "Errors name the file and line:\n.IR file : line : \" what is wrong\" .\n"
+	      ".SH INCLUDES\nA line\n.B include = \\fIPATTERN\\fP\n"
+	      "anywhere reads the files the shell pattern matches, in sorted order, in place of\n"
+	      "that line; a relative pattern is relative to the including file's directory.\n"
+	      "When an included file ends, the section open at the include line resumes.\n"
+	      "A pattern that matches nothing is no error; a plain name that does not exist is.\n"
+	      "Errors name the included file and its line. Like nginx's sites-enabled:\n"
+	      ".B include = /etc/aopgate/conf.d/*.conf\n"
+	      "at the end of the main file, one\n.B [site NAME]\nsection a file.\n", out);
 	for (int sec = SEC_AGENT; sec <= SEC_SITE; sec++) {
 		fprintf(out, ".SH \"%s\"\n", doc_heads[sec]);
 		for (size_t i = 0; i < config_n_dirs; i++) {
@@ -80,4 +88,6 @@ void confdoc_write(FILE *out, enum config_doc_fmt fmt)
 				fprintf(out, "  %-18s default: %s\n", "", d->def);
 		}
 	}
+	fputs("\ninclude = PATTERN   (anywhere) reads the matching files, sorted, in place of the line\n",
+	      out);
 }

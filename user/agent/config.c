@@ -6,6 +6,8 @@
  * a line before it reads the next one.
  */
 #include <errno.h>
+#include <glob.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <ini.h>
 #include <stddef.h>
@@ -22,11 +24,35 @@
 #include "gatemap.h"
 #include "log.h"
 
+#define CONFIG_MAX_DEPTH 8	/* nested includes; also ends an include loop */
+#define CONFIG_MAX_FILES 1024
+
+/*
+ * One file being read. An included file is read in place of its include
+ * line; when it ends, the section that was open at that line resumes.
+ */
+struct config_src {
+	FILE *fp;		/* NULL until it becomes the file being read */
+	const char *name;	/* in cfg->files */
+	int line;
+	int depth;		/* 0: the main file */
+	const char *from;	/* the include line, for "cannot open" */
+	int from_line;
+	enum config_section section;	/* to resume at the end */
+	long site;		/* index into cfg->sites, or -1 */
+	int in_section;
+};
+
 /* Parsing state: the object under construction and the errors so far. */
 struct config_parse {
 	struct config *cfg;
+	struct config_src src[CONFIG_MAX_FILES];	/* a stack: the top is read */
+	size_t n_src;
+	const char *file;	/* the file being read */
 	FILE *fp;
 	int line;
+	struct config_where { const char *file; int line; } *lines;	/* by inih's count */
+	size_t n_lines;
 	int too_long;		/* the current line exceeded inih's limit */
 	struct config_site *site;	/* NULL in [agent] */
 	enum config_section section;
@@ -42,7 +68,20 @@ static void cp_error(struct config_parse *cp, int line, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	errbuf_vadd(&cp->err, cp->cfg->file, line, fmt, ap);
+	errbuf_vadd(&cp->err, cp->file, line, fmt, ap);
+	va_end(ap);
+}
+
+static void cp_error_in(struct config_parse *cp, const char *file, int line,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void cp_error_in(struct config_parse *cp, const char *file, int line,
+			const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errbuf_vadd(&cp->err, file, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -60,7 +99,7 @@ const struct config_directive config_dirs[] = {
 	  "where `aopgate attach` pinned the gate's maps; off runs without the gate (no pinning, no penalties)" },
 	{ "metrics", confval_metrics, AG(metrics), "off", 0,
 	  "IP:PORT serving Prometheus text on /metrics, or off" },
-	{ "user", confval_str, AG(user), NULL, 0,
+	{ "user", confval_user, AG(user), NULL, 0,
 	  "user to switch to after binding and opening the maps" },
 	{ "handshake_timeout", confval_duration, AG(handshake_timeout_ns), "10s", 0,
 	  "a handshake not finished by then is closed (handshake_timeout)" },
@@ -88,10 +127,14 @@ const struct config_directive config_dirs[] = {
 	{ "standing", confval_duration, AG(standing_ns), "10m", 0,
 	  "a source with a verified handshake this recent is in good standing: its failures "
 	  "are logged, never penalized, and the gate admits its SYNs at syn_rate_trusted" },
+	{ "allow_insecure_keys", confval_bool, AG(allow_insecure_keys), "no", 0,
+	  "yes: accept private keys that group or others may read (no: refuse them, as OpenSSH does)" },
 	{ "strict_sni", confval_bool, AG(strict_sni), "no", 0,
 	  "yes: refuse a ClientHello whose SNI is missing or matches no site, even with a default site" },
 	{ "log_level", confval_log_level, AG(log_level), "info", 0,
 	  "error, warn, info or debug" },
+	{ "log_format", confval_log_format, AG(log_format), "logfmt", 0,
+	  "logfmt (key=value) or json (one object per line, the same keys)" },
 
 	{ "cert", confval_cert, SITE_ITSELF, NULL, DIR_LIST,
 	  "server certificate chain (PEM); give twice for an ECDSA and an RSA pair" },
@@ -181,16 +224,156 @@ static void section_line(struct config_parse *cp, const char *str)
 	begin_section(cp, name);
 }
 
+/* Keeps a file name for as long as the configuration (sites point at it). */
+static const char *keep_name(struct config_parse *cp, const char *name)
+{
+	struct config *cfg = cp->cfg;
+	char **n = realloc(cfg->files, (cfg->n_files + 1) * sizeof(*n));
+
+	if (!n)
+		return NULL;
+	cfg->files = n;
+	n[cfg->n_files] = strdup(name);
+	return n[cfg->n_files] ? n[cfg->n_files++] : NULL;
+}
+
+/* The value of an "include = GLOB" line, or NULL for any other line. */
+static char *include_value(char *str)
+{
+	char *p = str, *e;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncmp(p, "include", 7) || (p[7] != ' ' && p[7] != '\t' && p[7] != '='))
+		return NULL;
+	p += 7;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p++ != '=')
+		return NULL;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	e = p + strlen(p);
+	while (e > p && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	return p;
+}
+
+/* A directory that does not exist holds no match; one that cannot be read is an error. */
+static int glob_error(const char *path, int e)
+{
+	(void)path;
+	return e != ENOENT && e != ENOTDIR;
+}
+
+/*
+ * Pushes the files pattern matches (relative to the including file's
+ * directory), in reverse so the first in sorted order is read first. No
+ * match is fine for a pattern (an empty conf.d), an error for a plain name.
+ */
+static void include(struct config_parse *cp, const char *pattern)
+{
+	const struct config_src *cur = &cp->src[cp->n_src - 1];
+	char full[4096], dir[4096];
+	glob_t g;
+	int rc;
+
+	if (!*pattern) {
+		cp_error(cp, cp->line, "include: no file or pattern");
+		return;
+	}
+	if (cur->depth + 1 >= CONFIG_MAX_DEPTH) {
+		cp_error(cp, cp->line, "include: nested more than %d deep (an include loop?)",
+			 CONFIG_MAX_DEPTH - 1);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s", cur->name);
+	if (pattern[0] == '/')
+		snprintf(full, sizeof(full), "%s", pattern);
+	else
+		snprintf(full, sizeof(full), "%s/%s", dirname(dir), pattern);
+	rc = glob(full, GLOB_NOCHECK, glob_error, &g);
+	if (rc != 0) {
+		cp_error(cp, cp->line, "include %s: %s", full,
+			 rc == GLOB_ABORTED ? "cannot read a directory" : "cannot expand");
+		globfree(&g);
+		return;
+	}
+	/* GLOB_NOCHECK hands back a pattern that matched nothing as itself. */
+	if (g.gl_pathc == 1 && !strcmp(g.gl_pathv[0], full) && strpbrk(full, "*?[")) {
+		globfree(&g);
+		return;
+	}
+	if (cp->n_src + g.gl_pathc > CONFIG_MAX_FILES) {
+		cp_error(cp, cp->line, "include %s: more than %d files", full, CONFIG_MAX_FILES);
+		globfree(&g);
+		return;
+	}
+	for (size_t i = g.gl_pathc; i-- > 0;) {
+		struct config_src *s = &cp->src[cp->n_src];
+		const char *name = keep_name(cp, g.gl_pathv[i]);
+
+		if (!name)
+			break;
+		*s = (struct config_src){
+			.name = name, .depth = cur->depth + 1, .from = cp->file,
+			.from_line = cp->line, .section = cp->section, .in_section = cp->in_section,
+			.site = cp->site ? cp->site - cp->cfg->sites : -1,
+		};
+		cp->n_src++;
+	}
+	globfree(&g);
+}
+
+/* The next line of the current file, moving to the next file at the end. */
+static char *next_line(struct config_parse *cp, char *str, int num)
+{
+	while (cp->n_src) {
+		struct config_src *s = &cp->src[cp->n_src - 1];
+
+		if (!s->fp) {
+			s->fp = fopen(s->name, "r");
+			if (!s->fp) {
+				cp_error_in(cp, s->from, s->from_line, "include %s: %s", s->name,
+					    strerror(errno));
+				cp->n_src--;
+				continue;
+			}
+		}
+		cp->fp = s->fp;
+		cp->file = s->name;
+		if (fgets(str, num, s->fp)) {
+			struct config_where *w = realloc(cp->lines, (cp->n_lines + 1) * sizeof(*w));
+
+			cp->line = ++s->line;
+			/* inih reports a syntax error by its own line count. */
+			if (w) {
+				cp->lines = w;
+				w[cp->n_lines++] = (struct config_where){ cp->file, cp->line };
+			}
+			return str;
+		}
+		if (s->depth == 0)
+			return NULL;	/* the main file: the caller closes it */
+		fclose(s->fp);
+		cp->section = s->section;
+		cp->in_section = s->in_section;
+		cp->site = s->site >= 0 ? &cp->cfg->sites[s->site] : NULL;
+		cp->n_src--;
+	}
+	return NULL;
+}
+
 /* Hands inih one line at a time and counts them; flags overlong lines. */
 static char *config_reader(char *str, int num, void *stream)
 {
 	struct config_parse *cp = stream;
+	char *pattern;
 	size_t n;
 	int c;
 
-	if (!fgets(str, num, cp->fp))
+	if (!next_line(cp, str, num))
 		return NULL;
-	cp->line++;
 	cp->too_long = 0;
 	n = strlen(str);
 	if (n == (size_t)num - 1 && str[n - 1] != '\n') {
@@ -200,6 +383,12 @@ static char *config_reader(char *str, int num, void *stream)
 		cp_error(cp, cp->line, "line longer than %d characters (repeat the key instead)",
 			 num - 2);
 		str[0] = '\0';
+		return str;
+	}
+	pattern = include_value(str);
+	if (pattern) {
+		include(cp, pattern);
+		str[0] = '\0';	/* inih sees a blank line */
 		return str;
 	}
 	section_line(cp, str);
@@ -213,8 +402,12 @@ static struct config_site *site_new(struct config_parse *cp, const char *name)
 
 	for (size_t i = 0; i < cfg->n_sites; i++) {
 		if (!strcmp(cfg->sites[i].name, name)) {
-			cp_error(cp, cp->line, "site '%s' already defined at line %d",
-				 name, cfg->sites[i].line);
+			if (cfg->sites[i].file == cp->file)
+				cp_error(cp, cp->line, "site '%s' already defined at line %d",
+					 name, cfg->sites[i].line);
+			else
+				cp_error(cp, cp->line, "site '%s' already defined at %s:%d",
+					 name, cfg->sites[i].file, cfg->sites[i].line);
 			return NULL;
 		}
 	}
@@ -227,6 +420,7 @@ static struct config_site *site_new(struct config_parse *cp, const char *name)
 	n->name = strdup(name);
 	if (!n->name)
 		return NULL;
+	n->file = cp->file;
 	n->line = cp->line;
 	n->id = ++cfg->n_sites;
 	return n;
@@ -352,33 +546,33 @@ static void apply_defaults(struct config_parse *cp, enum config_section sec,
 static void validate_site(struct config_parse *cp, struct config_site *s)
 {
 	if (s->n_cert == 0)
-		cp_error(cp, s->line, "site %s: no cert", s->name);
+		cp_error_in(cp, s->file, s->line, "site %s: no cert", s->name);
 	if (s->n_cert != s->n_key)
-		cp_error(cp, s->line, "site %s: %d cert but %d key lines", s->name,
+		cp_error_in(cp, s->file, s->line, "site %s: %d cert but %d key lines", s->name,
 			 s->n_cert, s->n_key);
 	if (s->verify != CONFIG_VERIFY_OFF && !s->client_ca.path)
-		cp_error(cp, s->line, "site %s: verify = %s needs client_ca", s->name,
+		cp_error_in(cp, s->file, s->line, "site %s: verify = %s needs client_ca", s->name,
 			 config_verify_name(s->verify));
 	if (s->crl.path && !s->client_ca.path)
-		cp_error(cp, s->crl.line, "site %s: crl without client_ca", s->name);
+		cp_error_in(cp, s->file, s->crl.line, "site %s: crl without client_ca", s->name);
 	if (!s->upstream.host)
-		cp_error(cp, s->line, "site %s: no upstream", s->name);
+		cp_error_in(cp, s->file, s->line, "site %s: no upstream", s->name);
 	if (!!s->upstream_cert.path != !!s->upstream_key.path)
-		cp_error(cp, s->line, "site %s: upstream_cert and upstream_key go together",
+		cp_error_in(cp, s->file, s->line, "site %s: upstream_cert and upstream_key go together",
 			 s->name);
 	if ((s->upstream_cert.path || s->upstream_ca.path) && s->upstream.host &&
 	    !s->upstream.tls && !s->upstream_h2.tls)
-		cp_error(cp, s->upstream.line,
+		cp_error_in(cp, s->file, s->upstream.line,
 			 "site %s: upstream_cert/upstream_ca need a tls:// upstream", s->name);
 	/* Fail closed: an unchecked upstream could be anyone on the path. */
 	if ((s->upstream.tls || s->upstream_h2.tls) && !s->upstream_ca.path)
-		cp_error(cp, s->upstream.line,
+		cp_error_in(cp, s->file, s->upstream.line,
 			 "site %s: a tls:// upstream needs upstream_ca to check its certificate",
 			 s->name);
 	if (s->verify == CONFIG_VERIFY_OFF &&
 	    (s->allow_cn.n || s->allow_san_dns.n || s->allow_san_uri.n ||
 	     s->pin_sha256.n || s->pin_spki_sha256.n))
-		cp_error(cp, s->line, "site %s: identity constraints need verify = on or optional",
+		cp_error_in(cp, s->file, s->line, "site %s: identity constraints need verify = on or optional",
 			 s->name);
 }
 
@@ -410,18 +604,28 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	cp.cfg->file = strdup(path);
 	if (!cp.cfg->file)
 		goto err;
-	cp.fp = fopen(path, "r");
-	if (!cp.fp) {
+	cp.src[0].name = cp.file = cp.cfg->file;
+	cp.src[0].fp = fopen(path, "r");
+	if (!cp.src[0].fp) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto err;
 	}
+	cp.n_src = 1;
 	rc = ini_parse_stream(config_reader, &cp, config_handler, &cp);
-	fclose(cp.fp);
+	/* A syntax error stops inih mid-way: close what is still open. */
+	for (size_t i = 0; i < cp.n_src; i++)
+		if (cp.src[i].fp)
+			fclose(cp.src[i].fp);
 	/* inih's own syntax errors (e.g. a line without '=') come back here. */
-	if (rc > 0)
-		cp_error(&cp, rc, "syntax error (expected key = value or [section])");
-	else if (rc < 0)
+	if (rc > 0 && (size_t)rc <= cp.n_lines)
+		cp_error_in(&cp, cp.lines[rc - 1].file, cp.lines[rc - 1].line,
+			    "syntax error (expected key = value or [section])");
+	else if (rc != 0)
 		cp_error(&cp, 0, "cannot parse");
+	free(cp.lines);
+	/* What follows concerns the whole configuration: the main file. */
+	cp.file = cp.cfg->file;
+	cp.line = cp.src[0].line;
 	apply_defaults(&cp, SEC_AGENT, &cp.cfg->agent, cp.cfg->agent.seen, 1);
 	for (size_t i = 0; i < cp.cfg->n_sites; i++)
 		apply_defaults(&cp, SEC_SITE, &cp.cfg->sites[i], cp.cfg->sites[i].seen,
@@ -474,6 +678,9 @@ void config_free(struct config *cfg)
 	free(cfg->agent.pin_root);
 	free(cfg->agent.user);
 	free(cfg->agent.exempt);
+	for (size_t i = 0; i < cfg->n_files; i++)
+		free(cfg->files[i]);
+	free(cfg->files);
 	free(cfg->file);
 	free(cfg);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The agent's configuration: one INI file with an [agent] section and one
- * [site NAME] section per SNI pattern. A table of directives (name,
+ * [site NAME] section per SNI pattern; `include = GLOB` reads more files
+ * in its place (sorted), e.g. one site a file under conf.d/. A table of directives (name,
  * section, parser, default, help) drives parsing, validation, `-t` and the
  * documentation. Loading builds a complete new object; the caller swaps it
  * in only once it (and the TLS contexts built from it) validated.
@@ -61,6 +62,7 @@ struct config_upstream {
 struct config_site {
 	char *name;		/* exact SNI, "*.suffix" or "default" */
 	uint32_t id;		/* 1-based, in file order; stable per name */
+	const char *file;	/* that holds the [site NAME] header (in config.files) */
 	int line;		/* of the [site NAME] header */
 	struct config_path cert[CONFIG_MAX_CERTS];
 	struct config_path key[CONFIG_MAX_CERTS];
@@ -105,12 +107,16 @@ struct config_agent {
 	struct allow_key *exempt;
 	size_t n_exempt;
 	bool strict_sni;
+	bool allow_insecure_keys;
 	int log_level;		/* enum log_level */
+	int log_format;		/* enum log_format */
 	uint64_t seen;
 };
 
 struct config {
 	char *file;
+	char **files;		/* included files, for their sites' error messages */
+	size_t n_files;
 	struct config_agent agent;
 	struct config_site *sites;
 	size_t n_sites;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -117,6 +118,17 @@ int confval_str(void *field, const char *v, int line, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int confval_user(void *field, const char *v, int line, char *err, size_t errlen)
+{
+	/* Checked here, so -t says what start-up would fail on. */
+	if (!getpwnam(v)) {
+		snprintf(err, errlen, "user '%s' does not exist (create it, e.g. with systemd-sysusers)",
+			 v);
+		return -1;
+	}
+	return confval_str(field, v, line, err, errlen);
 }
 
 int confval_path(void *field, const char *v, int line, char *err, size_t errlen)
@@ -242,6 +254,19 @@ int confval_log_level(void *field, const char *v, int line, char *err, size_t er
 		return -1;
 	}
 	*(int *)field = l;
+	return 0;
+}
+
+int confval_log_format(void *field, const char *v, int line, char *err, size_t errlen)
+{
+	int f = log_format_parse(v);
+
+	(void)line;
+	if (f < 0) {
+		snprintf(err, errlen, "'%s' is not logfmt or json", v);
+		return -1;
+	}
+	*(int *)field = f;
 	return 0;
 }
 

@@ -22,6 +22,8 @@ typedef int (*confval_fn)(void *field, const char *value, int line,
  */
 int confval_addr_parse(const char *s, int defport, struct config_addr *addr);
 
+/* char *: the name of a user that exists on this host (getpwnam). */
+int confval_user(void *field, const char *v, int line, char *err, size_t errlen);
 /* Field parsers: char * (str), struct config_path (path, absolute only). */
 int confval_str(void *field, const char *v, int line, char *err, size_t errlen);
 int confval_path(void *field, const char *v, int line, char *err, size_t errlen);
@@ -41,6 +43,8 @@ int confval_count(void *field, const char *v, int line, char *err, size_t errlen
 int confval_workers(void *field, const char *v, int line, char *err, size_t errlen);
 /* int enum log_level by name. */
 int confval_log_level(void *field, const char *v, int line, char *err, size_t errlen);
+/* int enum log_format by name. */
+int confval_log_format(void *field, const char *v, int line, char *err, size_t errlen);
 /* enum config_verify / enum config_pp by name. */
 int confval_verify(void *field, const char *v, int line, char *err, size_t errlen);
 int confval_pp(void *field, const char *v, int line, char *err, size_t errlen);

@@ -269,7 +269,8 @@ static void handshake_done(struct conn *c, uint64_t now)
 			gateio_succeed(c->key.saddr, a->standing_ns);
 	}
 	if (c->keyed) {
-		gateio_admit(&c->key, c->site->id, c->id.has_cert ? c->id.sha256 : NULL);
+		gateio_admit(&c->key, c->site->id, c->id.has_cert ? c->id.sha256 : NULL,
+			     r != REASON_OK ? VERIFIED_F_UNVERIFIED : 0);
 		c->admitted = true;
 	}
 	c->up = upstream_for(c);
@@ -611,7 +612,7 @@ static void judge_failure(struct conn *c, enum reason r, char *extra, size_t len
 		metrics_spared();
 		snprintf(extra, len, " action=spared allowlisted=yes");
 	} else {
-		switch (gateio_fail(src, &rule, &p)) {
+		switch (gateio_fail(src, &rule, r, c->site ? c->site->id : 0, &p)) {
 		case 1:
 			metrics_penalty();
 			snprintf(extra, len, " action=penalized penalty=%.0fs strikes=%u",

@@ -69,7 +69,8 @@ static struct gatemap *gm(void)
 	return __atomic_load_n(&gateio_gm, __ATOMIC_ACQUIRE);
 }
 
-void gateio_admit(const struct flow_key *key, __u32 site_id, const unsigned char sha256[32])
+void gateio_admit(const struct flow_key *key, __u32 site_id, const unsigned char sha256[32],
+		  __u32 flags)
 {
 	__u8 cert_id[8] = { 0 };
 	int rc;
@@ -78,7 +79,7 @@ void gateio_admit(const struct flow_key *key, __u32 site_id, const unsigned char
 		return;
 	if (sha256)
 		memcpy(cert_id, sha256, sizeof(cert_id));
-	rc = gatemap_verify(gm(), key, site_id, cert_id);
+	rc = gatemap_verify(gm(), key, site_id, cert_id, flags);
 	if (rc < 0)
 		log_error("event=pin result=fail error=\"%s\"", strerror(-rc));
 }
@@ -107,7 +108,7 @@ static struct gate_cfg cfg_now(void)
 }
 
 int gateio_fail(const __u8 src[16], const struct gatemap_penalty_rule *rule,
-		struct penalty *out)
+		enum reason r, __u32 site_id, struct penalty *out)
 {
 	struct src_key key;
 	int rc;
@@ -117,7 +118,7 @@ int gateio_fail(const __u8 src[16], const struct gatemap_penalty_rule *rule,
 	if (!gm())
 		return -1;
 	gatemap_src_prefix(&c, src, &key);
-	rc = gatemap_fail(gm(), &key, rule, out);
+	rc = gatemap_fail(gm(), &key, rule, r, site_id, out);
 	if (rc < 0) {
 		log_error("event=penalty result=fail error=\"%s\"", strerror(-rc));
 		return -1;
@@ -187,4 +188,27 @@ int gateio_sweep(bool all)
 int gateio_stats(struct counter sum[CNT_MAX])
 {
 	return gm() && gatemap_read_stats(gm(), sum) == 0 ? 0 : -1;
+}
+
+void gateio_publish(const struct config *cfg)
+{
+	struct gate_name old;
+	__u32 id;
+	int rc = 0;
+
+	if (!gm())
+		return;
+	for (id = 0; id < REASON_MAX && !rc; id++)
+		rc = gatemap_name_put(gm(), GM_REASONS, id, reason_name(id));
+	/* Ids are 1-based and dense; a reload with fewer sites clears the rest. */
+	for (id = 1; id <= cfg->n_sites && id < AOPGATE_MAX_SITES && !rc; id++)
+		rc = gatemap_name_put(gm(), GM_SITES, id, config_site_by_id(cfg, id)->name);
+	for (; id < AOPGATE_MAX_SITES && !rc; id++) {
+		if (bpf_map_lookup_elem(gatemap_fd(gm(), GM_SITES), &id, &old) || !old.name[0])
+			break;
+		rc = gatemap_name_put(gm(), GM_SITES, id, NULL);
+	}
+	if (rc < 0)
+		log_error("event=maps result=fail error=\"cannot publish names: %s\"",
+			  strerror(-rc));
 }

@@ -10,7 +10,9 @@
 
 #include <stdbool.h>
 #include "aopgate.h"
+#include "config.h"
 #include "gatemap.h"
+#include "reason.h"
 
 /*
  * gateio_open(pin_root): opens the pinned maps (once; later calls are no-ops).
@@ -21,19 +23,31 @@ int gateio_open(const char *pin_root);
 /* gateio_ready(): whether the maps are open. */
 bool gateio_ready(void);
 
-/* gateio_admit(key, site_id, sha256): the flow passes the gate from now on (verified). */
-void gateio_admit(const struct flow_key *key, __u32 site_id, const unsigned char sha256[32]);
+/*
+ * gateio_admit(key, site_id, sha256, flags): the flow passes the gate from
+ * now on (verified); flags (enum verified_flags) say how it was admitted.
+ */
+void gateio_admit(const struct flow_key *key, __u32 site_id, const unsigned char sha256[32],
+		  __u32 flags);
 
 /* gateio_linger(key, ns): the flow passes ns more, then the sweep removes it. */
 void gateio_linger(const struct flow_key *key, __u64 ns);
 
 /*
- * gateio_fail(src, rule, out): counts a failed handshake of src's prefix
- * (see gatemap_fail). Returns 1 if the prefix is penalized now, 0 if the
- * failure was only counted, -1 if the maps are not open or on error.
+ * gateio_fail(src, rule, r, site_id, out): counts a failed handshake of
+ * src's prefix for reason r at site site_id (0: none), see gatemap_fail.
+ * Returns 1 if the prefix is penalized now, 0 if the failure was only
+ * counted, -1 if the maps are not open or on error.
  */
 int gateio_fail(const __u8 src[16], const struct gatemap_penalty_rule *rule,
-		struct penalty *out);
+		enum reason r, __u32 site_id, struct penalty *out);
+
+/*
+ * gateio_publish(cfg): writes cfg's site names and the reason names to
+ * the sites and reasons maps, for the CLI's listings (at start and after
+ * each reload). Logs a failure; never fails the agent.
+ */
+void gateio_publish(const struct config *cfg);
 
 /* gateio_succeed(src, standing_ns): src's prefix verified; see gatemap_succeed. */
 void gateio_succeed(const __u8 src[16], __u64 standing_ns);

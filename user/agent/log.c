@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* logfmt lines on stderr; see log.h. */
+/* logfmt or JSON lines on stderr; see log.h. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -10,6 +11,16 @@
 #include "log.h"
 
 static enum log_level log_max = LOG_LVL_INFO;
+static enum log_format log_fmt = LOG_FMT_LOGFMT;
+static int log_journal;
+
+/* syslog(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+static const char log_prio[] = {
+	[LOG_LVL_ERROR] = '3',
+	[LOG_LVL_WARN] = '4',
+	[LOG_LVL_INFO] = '6',
+	[LOG_LVL_DEBUG] = '7',
+};
 
 static const char *const log_names[] = {
 	[LOG_LVL_ERROR] = "error",
@@ -17,6 +28,27 @@ static const char *const log_names[] = {
 	[LOG_LVL_INFO] = "info",
 	[LOG_LVL_DEBUG] = "debug",
 };
+
+void log_init(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+
+	log_journal = js && *js;
+}
+
+void log_set_format(enum log_format fmt)
+{
+	__atomic_store_n(&log_fmt, fmt, __ATOMIC_RELAXED);
+}
+
+int log_format_parse(const char *s)
+{
+	if (!strcmp(s, "logfmt"))
+		return LOG_FMT_LOGFMT;
+	if (!strcmp(s, "json"))
+		return LOG_FMT_JSON;
+	return -1;
+}
 
 void log_set_level(enum log_level lvl)
 {
@@ -36,9 +68,95 @@ int log_enabled(enum log_level lvl)
 	return lvl <= __atomic_load_n(&log_max, __ATOMIC_RELAXED);
 }
 
+/* Appends c to out as JSON string content; bytes >= 0x80 as Latin-1 escapes,
+ * so a line stays valid JSON whatever a peer put in its certificate. */
+static size_t json_char(char *out, size_t o, size_t cap, unsigned char c)
+{
+	if (o + 7 > cap)
+		return o;
+	if (c == '"' || c == '\\') {
+		out[o++] = '\\';
+		out[o++] = c;
+	} else if (c < ' ' || c >= 0x7f) {
+		o += snprintf(out + o, cap - o, "\\u%04x", c);
+	} else {
+		out[o++] = c;
+	}
+	return o;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * The logfmt pairs of in (as log_quote writes them) as one JSON object:
+ * keys in the same order, every value a string. Returns its length.
+ */
+static size_t logfmt_to_json(const char *in, char *out, size_t cap)
+{
+	const char *p = in;
+	size_t o = 0;
+	int first = 1;
+
+	out[o++] = '{';
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		if (o + 4 > cap)
+			break;
+		if (!first)
+			out[o++] = ',';
+		first = 0;
+		out[o++] = '"';
+		for (; *p && *p != '=' && *p != ' '; p++)
+			o = json_char(out, o, cap, *p);
+		if (o + 3 > cap)
+			break;
+		out[o++] = '"';
+		out[o++] = ':';
+		out[o++] = '"';
+		if (*p == '=')
+			p++;
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1] == 'x' && hexval(p[2]) >= 0 && hexval(p[3]) >= 0) {
+					o = json_char(out, o, cap, hexval(p[2]) * 16 + hexval(p[3]));
+					p += 3;
+				} else {
+					if (*p == '\\' && p[1])
+						p++;
+					o = json_char(out, o, cap, *p);
+				}
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			for (; *p && *p != ' '; p++)
+				o = json_char(out, o, cap, *p);
+		}
+		if (o + 2 > cap)
+			break;
+		out[o++] = '"';
+	}
+	if (o + 1 > cap)
+		o = cap - 1;
+	out[o++] = '}';
+	return o;
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
-	char line[2048];
+	char line[2048], json[4 + 3 * sizeof(line)];
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
@@ -48,7 +166,13 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line),
+	n = 0;
+	if (log_journal) {
+		line[n++] = '<';
+		line[n++] = log_prio[lvl];
+		line[n++] = '>';
+	}
+	n += snprintf(line + n, sizeof(line) - n,
 		     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s ",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_names[lvl]);
@@ -61,6 +185,17 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	/* A truncated line still ends in a newline, so the next one parses. */
 	if (n > (int)sizeof(line) - 2)
 		n = sizeof(line) - 2;
+	if (__atomic_load_n(&log_fmt, __ATOMIC_RELAXED) == LOG_FMT_JSON) {
+		size_t pre = log_journal ? 3 : 0;
+
+		line[n] = '\0';
+		memcpy(json, line, pre);
+		n = pre + logfmt_to_json(line + pre, json + pre, sizeof(json) - pre - 1);
+		json[n++] = '\n';
+		if (write(STDERR_FILENO, json, n) < 0)
+			return;
+		return;
+	}
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Logging for the agent: one logfmt line per event on stderr
- * ("ts=... level=info event=verify result=ok site=... src=..."). Callers
+ * ("ts=... level=info event=verify result=ok site=... src=..."), or the
+ * same keys as one JSON object per line. Under systemd (JOURNAL_STREAM
+ * set) each line starts with its syslog priority ("<4>"), which journald
+ * strips and records, so `journalctl -p warning` selects by level. Callers
  * pass key=value pairs; values that may hold spaces or quotes go through
  * log_quote. Nothing here accepts key material: secrets have no way in.
  */
@@ -16,6 +19,20 @@ enum log_level {
 	LOG_LVL_INFO,
 	LOG_LVL_DEBUG,
 };
+
+enum log_format {
+	LOG_FMT_LOGFMT,
+	LOG_FMT_JSON,
+};
+
+/* log_init(): reads JOURNAL_STREAM once, before any thread logs. */
+void log_init(void);
+
+/* log_set_format(fmt): logfmt (the default) or JSON lines. */
+void log_set_format(enum log_format fmt);
+
+/* log_format_parse(s): the format named s ("logfmt", "json"), or -1. */
+int log_format_parse(const char *s);
 
 /* log_set_level(lvl): lines above lvl are suppressed (default: info). */
 void log_set_level(enum log_level lvl);

@@ -1,19 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Prometheus text exposition; see metrics.h. */
+/*
+ * Prometheus text exposition; see metrics.h. Served by libmicrohttpd from
+ * its own threads, so a slow or idle scraper never holds up another one.
+ */
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <microhttpd.h>
 
+#include "certinfo.h"
 #include "gatemap.h"
 #include "log.h"
 #include "metrics.h"
 #include "gateio.h"
+#include "procstat.h"
+#include "version.h"
 
 #define METRICS_MAX_SITES 256
 
@@ -25,6 +35,8 @@ static const double lat_le[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 struct site_stats {
 	char name[256];		/* "" for handshakes that matched no site */
 	uint64_t by_reason[REASON_N_FAILURES];
+	uint64_t lat_buckets[N_LE + 1], lat_count;	/* verified handshakes */
+	double lat_sum;
 };
 
 static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -53,11 +65,18 @@ void metrics_handshake(const char *site, enum reason r, uint64_t ns)
 	if (i < n_sites)
 		sites[i].by_reason[r]++;
 	if (r == REASON_OK) {
+		struct site_stats *st = i < n_sites ? &sites[i] : NULL;
+
 		for (i = 0; i < N_LE && s > lat_le[i]; i++)
 			;
 		lat_buckets[i]++;
 		lat_count++;
 		lat_sum += s;
+		if (st) {
+			st->lat_buckets[i]++;
+			st->lat_count++;
+			st->lat_sum += s;
+		}
 	}
 	pthread_mutex_unlock(&metrics_lock);
 }
@@ -129,7 +148,100 @@ static void render_handshakes(FILE *f)
 	}
 	fprintf(f, "aopgate_handshake_seconds_sum %.6f\naopgate_handshake_seconds_count %llu\n",
 		lat_sum, (unsigned long long)lat_count);
+	fputs("# HELP aopgate_site_handshake_seconds Time from accept to a verified handshake, "
+	      "by site.\n# TYPE aopgate_site_handshake_seconds histogram\n", f);
+	for (size_t s = 0; s < n_sites; s++) {
+		const struct site_stats *st = &sites[s];
+
+		if (!st->lat_count)
+			continue;
+		cum = 0;
+		for (size_t i = 0; i <= N_LE; i++) {
+			cum += st->lat_buckets[i];
+			if (i < N_LE)
+				fprintf(f, "aopgate_site_handshake_seconds_bucket{site=\"%s\",le=\"%g\"} "
+					"%llu\n", st->name, lat_le[i], (unsigned long long)cum);
+			else
+				fprintf(f, "aopgate_site_handshake_seconds_bucket{site=\"%s\",le=\"+Inf\"} "
+					"%llu\n", st->name, (unsigned long long)cum);
+		}
+		fprintf(f, "aopgate_site_handshake_seconds_sum{site=\"%s\"} %.6f\n"
+			"aopgate_site_handshake_seconds_count{site=\"%s\"} %llu\n",
+			st->name, st->lat_sum, st->name, (unsigned long long)st->lat_count);
+	}
 	pthread_mutex_unlock(&metrics_lock);
+}
+
+static char *pin_root;		/* NULL: pin_root = off */
+static struct gatemap *fill_maps;	/* our own fds, for the fill levels only */
+
+/* The maps whose fill matters: verified is a plain hash (full: new flows
+ * cannot be pinned); the others are LRU and evict, which weakens them. */
+static const enum gatemap_id fill_ids[] = { GM_VERIFIED, GM_PENDING, GM_PENALTY,
+					    GM_STANDING, GM_SYN_RL };
+
+/* Entries by walking the keys only: no value copies, no per-CPU work. */
+static long map_entries(int fd, __u32 key_size)
+{
+	unsigned char a[64], b[64], *cur = NULL, *next = a;
+	long n = 0;
+
+	if (key_size > sizeof(a))
+		return -1;
+	while (bpf_map_get_next_key(fd, cur, next) == 0) {
+		n++;
+		cur = next;
+		next = next == a ? b : a;
+	}
+	return errno == ENOENT ? n : -1;
+}
+
+static void render_fill(FILE *f)
+{
+	enum { N = sizeof(fill_ids) / sizeof(fill_ids[0]) };
+	long n[N];
+	__u32 max[N];
+
+	if (!fill_maps)
+		return;
+	for (size_t i = 0; i < N; i++) {
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = gatemap_fd(fill_maps, fill_ids[i]);
+
+		n[i] = -1;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			n[i] = map_entries(fd, info.key_size);
+		max[i] = info.max_entries;
+	}
+	fputs("# HELP aopgate_map_entries Entries in the gate's maps.\n"
+	      "# TYPE aopgate_map_entries gauge\n", f);
+	for (size_t i = 0; i < N; i++)
+		if (n[i] >= 0)
+			fprintf(f, "aopgate_map_entries{map=\"%s\"} %ld\n",
+				gatemap_name(fill_ids[i]), n[i]);
+	fputs("# HELP aopgate_map_max_entries Capacity of the gate's maps.\n"
+	      "# TYPE aopgate_map_max_entries gauge\n", f);
+	for (size_t i = 0; i < N; i++)
+		if (n[i] >= 0)
+			fprintf(f, "aopgate_map_max_entries{map=\"%s\"} %u\n",
+				gatemap_name(fill_ids[i]), max[i]);
+}
+
+/* Interfaces the gate is attached to: the link pins `aopgate attach` leaves. */
+static int gate_links(void)
+{
+	DIR *d = pin_root ? opendir(pin_root) : NULL;
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "link-", 5))
+			n++;
+	closedir(d);
+	return n;
 }
 
 static void render_datapath(FILE *f)
@@ -138,6 +250,10 @@ static void render_datapath(FILE *f)
 
 	fprintf(f, "# HELP aopgate_datapath_up Whether the gate's maps are open.\n"
 		"# TYPE aopgate_datapath_up gauge\naopgate_datapath_up %d\n", gateio_ready());
+	fprintf(f, "# HELP aopgate_gate_links Interfaces the gate is attached to "
+		"(link pins under pin_root).\n"
+		"# TYPE aopgate_gate_links gauge\naopgate_gate_links %d\n", gate_links());
+	render_fill(f);
 	if (gateio_stats(sum) < 0)
 		return;
 	fputs("# HELP aopgate_datapath_packets_total Packets by gate verdict.\n"
@@ -185,75 +301,131 @@ int metrics_render(char **buf, size_t *len)
 		"aopgate_reloads_total{result=\"fail\"} %llu\n",
 		(unsigned long long)ld(&reloads_ok), (unsigned long long)ld(&reloads_fail));
 	render_datapath(f);
+	certinfo_render(f);
+	fprintf(f, "# HELP aopgate_build_info The running version.\n"
+		"# TYPE aopgate_build_info gauge\naopgate_build_info{version=\"%s\"} 1\n",
+		AOPGATE_VERSION);
+	procstat_render(f);
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-/* One request per connection, answered in full; a slow client times out. */
-static void serve_one(int fd)
+/*
+ * Healthy: the gate's maps are open, still readable, and still pinned
+ * (removing the pins, as `detach --purge` does, leaves our fds working
+ * while nothing shares the maps with the gate any more).
+ */
+static int healthy(char *why, size_t len)
 {
-	struct timeval tv = { .tv_sec = 2 };
-	char req[1024], head[256];
+	struct counter sum[CNT_MAX];
+	struct stat st;
+	char path[4096];
+
+	if (!pin_root) {
+		snprintf(why, len, "ok (pin_root = off: no gate)\n");
+		return 1;
+	}
+	if (!gateio_ready() || gateio_stats(sum) < 0) {
+		snprintf(why, len, "the gate's maps are not open\n");
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s", pin_root, gatemap_name(GM_STATS));
+	if (stat(path, &st) < 0) {
+		snprintf(why, len, "the gate's maps are no longer pinned under %s\n", pin_root);
+		return 0;
+	}
+	snprintf(why, len, "ok\n");
+	return 1;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *type,
+			     void *body, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* GET or HEAD /metrics and /healthz; libmicrohttpd leaves out HEAD's body. */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *data,
+			      size_t *data_len, void **req)
+{
+	static const char text[] = "text/plain; charset=utf-8";
+	char why[512];
 	char *body = NULL;
 	size_t blen = 0;
-	ssize_t n;
-	int hl;
+	int ok;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	n = recv(fd, req, sizeof(req) - 1, 0);
-	if (n <= 0)
-		return;
-	req[n] = '\0';
-	if (strncmp(req, "GET /metrics ", 13) != 0 && strncmp(req, "GET /metrics?", 13) != 0) {
-		static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-
-		if (send(fd, nf, sizeof(nf) - 1, MSG_NOSIGNAL) < 0)
-			return;
-		return;
+	(void)cls, (void)version, (void)data, (void)data_len, (void)req;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "GET or HEAD\n", 12,
+			     MHD_RESPMEM_PERSISTENT);
+	if (!strcmp(url, "/metrics")) {
+		if (metrics_render(&body, &blen) < 0)
+			return MHD_NO;
+		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4", body, blen,
+			     MHD_RESPMEM_MUST_FREE);
 	}
-	if (metrics_render(&body, &blen) < 0)
-		return;
-	hl = snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\n"
-		      "Content-Type: text/plain; version=0.0.4\r\n"
-		      "Content-Length: %zu\r\nConnection: close\r\n\r\n", blen);
-	if (send(fd, head, hl, MSG_NOSIGNAL | MSG_MORE) == hl)
-		for (size_t off = 0; off < blen; off += n)
-			if ((n = send(fd, body + off, blen - off, MSG_NOSIGNAL)) <= 0)
-				break;
-	free(body);
+	if (!strcmp(url, "/healthz")) {
+		ok = healthy(why, sizeof(why));
+		return reply(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, text, why,
+			     strlen(why), MHD_RESPMEM_MUST_COPY);
+	}
+	return reply(c, MHD_HTTP_NOT_FOUND, text, "/metrics or /healthz\n", 21,
+		     MHD_RESPMEM_PERSISTENT);
 }
 
-static void *metrics_thread(void *arg)
+static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	int lfd = (int)(intptr_t)arg;
+	char msg[256], q[300];
+	size_t n;
 
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)
-				continue;
-			log_error("event=metrics error=\"accept: %s\"", strerror(errno));
-			return NULL;
-		}
-		serve_one(fd);
-		close(fd);
-	}
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_warn("event=metrics error=%s", log_quote(msg, q, sizeof(q)));
 }
 
-int metrics_serve(const struct config_addr *addr)
+int metrics_serve(const struct config_addr *addr, const char *root)
 {
-	int one = 1, fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	pthread_t th;
+	int one = 1, fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct MHD_Daemon *d;
+	char err[256];
 
 	if (fd < 0)
 		goto err;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 || listen(fd, 64) < 0)
 		goto err;
-	if (pthread_create(&th, NULL, metrics_thread, (void *)(intptr_t)fd) != 0)
+	if (strcmp(root, "off")) {
+		pin_root = strdup(root);
+		/* Missing maps are the agent's start-up error to report, not ours. */
+		fill_maps = gatemap_open(root, err, sizeof(err));
+	}
+	/* Two threads, each polling its share of the connections: one idle
+	 * or slow client ties up neither; each connection times out at 10 s. */
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG,
+			     0, NULL, NULL, handle, NULL,
+			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+			     MHD_OPTION_END);
+	if (!d) {
+		errno = errno ? errno : EINVAL;
 		goto err;
-	pthread_detach(th);
+	}
 	return 0;
 err:
 	log_error("event=metrics error=\"cannot serve: %s\"", strerror(errno));
@@ -261,3 +433,4 @@ err:
 		close(fd);
 	return -1;
 }
+

@@ -2,7 +2,8 @@
 /*
  * Prometheus text exposition on /metrics: handshakes by site and reason,
  * a handshake latency histogram, active connections, bytes each way,
- * penalties issued, and the datapath's counters from the stats map.
+ * penalties issued, the datapath's counters from the stats map and the
+ * fill of its maps, certificate expiry, the version and process_* basics.
  * Counters are process-wide and survive reloads.
  */
 #ifndef AOPGATE_METRICS_H
@@ -41,9 +42,11 @@ void metrics_reload(int ok);
 int metrics_render(char **buf, size_t *len);
 
 /*
- * metrics_serve(addr): binds addr now (before privileges are dropped) and
- * serves GET /metrics from a thread. Returns 0, or -1 (logged).
+ * metrics_serve(addr, pin_root): binds addr now (before privileges are
+ * dropped) and serves GET and HEAD of /metrics and /healthz (200 while the
+ * maps under pin_root are open and pinned, else 503) from its own threads.
+ * Returns 0, or -1 (logged).
  */
-int metrics_serve(const struct config_addr *addr);
+int metrics_serve(const struct config_addr *addr, const char *pin_root);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -190,10 +191,28 @@ static int server_common(SSL_CTX *ctx)
 	return SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) == 1 ? 0 : -1;
 }
 
+/*
+ * A private key that group or others may read has leaked already, or
+ * will: refused unless the operator says otherwise (OpenSSH refuses too).
+ */
+static int key_private(const struct config_path *key, bool allow, struct tls_err *e)
+{
+	struct stat st;
+
+	if (stat(key->path, &st) < 0 || allow || !(st.st_mode & 077))
+		return 0;	/* a missing file is reported by its loader */
+	bad(e, key->line, "key %s may be read by group or others (mode %03o): chmod 600 it, "
+	    "or set allow_insecure_keys = yes", key->path, (unsigned)(st.st_mode & 0777));
+	return -1;
+}
+
 static int load_certs(SSL_CTX *ctx, const struct config_path *cert,
-		      const struct config_path *key, int n, struct tls_err *e)
+		      const struct config_path *key, int n, bool allow_insecure,
+		      struct tls_err *e)
 {
 	for (int i = 0; i < n; i++) {
+		if (key_private(&key[i], allow_insecure, e) < 0)
+			return -1;
 		if (SSL_CTX_use_certificate_chain_file(ctx, cert[i].path) != 1) {
 			bad(e, cert[i].line, "cert %s: cannot load a certificate chain",
 			    cert[i].path);
@@ -359,7 +378,8 @@ static int build_site(struct tls *t, const struct config_site *s, struct tls_err
 		bad(e, s->line, "site %s: cannot create a TLS context", s->name);
 		return -1;
 	}
-	if (load_certs(ts->ctx, s->cert, s->key, s->n_cert, e) < 0)
+	if (load_certs(ts->ctx, s->cert, s->key, s->n_cert, t->cfg->agent.allow_insecure_keys,
+		       e) < 0)
 		return -1;
 	/* A session resumes only at the site that issued it. */
 	SHA256((const unsigned char *)s->name, strlen(s->name), sid);
@@ -390,7 +410,8 @@ static int build_site(struct tls *t, const struct config_site *s, struct tls_err
 	SSL_CTX_set_mode(ts->up, SSL_MODE_ENABLE_PARTIAL_WRITE |
 			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (s->upstream_cert.path &&
-	    load_certs(ts->up, &s->upstream_cert, &s->upstream_key, 1, e) < 0)
+	    load_certs(ts->up, &s->upstream_cert, &s->upstream_key, 1,
+			       t->cfg->agent.allow_insecure_keys, e) < 0)
 		return -1;
 	if (s->upstream_ca.path) {
 		if (load_ca(SSL_CTX_get_cert_store(ts->up), NULL, &s->upstream_ca,

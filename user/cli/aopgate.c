@@ -12,10 +12,13 @@
 #include "addr.h"
 #include "attach.h"
 #include "cli.h"
+#include "drops.h"
 #include "duration.h"
 #include "gatemap.h"
 #include "settings.h"
 #include "show.h"
+#include "top.h"
+#include "version.h"
 #include "value.h"
 
 #define MAX_PORTS 64
@@ -30,6 +33,8 @@ static const char usage[] =
 	"  detach -i IFACE [--purge]\n"
 	"  status [--json]                  attachments, mode, knobs, counters\n"
 	"  flows  [--json]                  verified and pending flows\n"
+	"  drops  [--follow] [--json]       sampled drop events: who is (would be) dropped\n"
+	"  top    [--once] [--interval D]   live view: verdict rates, drops, penalties\n"
 	"  deny   add CIDR [--for DURATION] | del CIDR | list [--json]\n"
 	"  allow  add CIDR | del CIDR | list [--json] | load FILE | clear\n"
 	"  mode   monitor | enforce\n"
@@ -39,7 +44,8 @@ static const char usage[] =
 
 static const char usage_end[] =
 	"\n"
-	"Every verb takes --pin-root DIR (default " AOPGATE_PIN_ROOT ").\n";
+	"Every verb takes --pin-root DIR (default " AOPGATE_PIN_ROOT ").\n"
+	"aopgate --version prints the version.\n";
 
 static void print_usage(FILE *f)
 {
@@ -361,12 +367,14 @@ enum {
 	OPT_PIN_ROOT = 256, OPT_JSON, OPT_GATE_PORTS, OPT_BACKEND_PORTS,
 	OPT_MODE, OPT_FORCE, OPT_PURGE, OPT_FOR, OPT_MAX_FLOWS, OPT_MAX_PENDING,
 	OPT_MAX_PENALTY, OPT_MAX_SOURCES, OPT_MAX_ALLOW, OPT_MAX_DENY,
+	OPT_FOLLOW, OPT_ONCE, OPT_INTERVAL,
 };
 
 static const struct option options[] = {
 	{ "interface", required_argument, NULL, 'i' },
 	{ "xdp-mode", required_argument, NULL, 'm' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 	{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "gate-ports", required_argument, NULL, OPT_GATE_PORTS },
@@ -381,6 +389,9 @@ static const struct option options[] = {
 	{ "max-sources", required_argument, NULL, OPT_MAX_SOURCES },
 	{ "max-allow", required_argument, NULL, OPT_MAX_ALLOW },
 	{ "max-deny", required_argument, NULL, OPT_MAX_DENY },
+	{ "follow", no_argument, NULL, OPT_FOLLOW },
+	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ 0 },
 };
 
@@ -402,12 +413,12 @@ int main(int argc, char **argv)
 	struct attach_opts ao = { .gate_mode = -1 };
 	struct cli c = { .pin_root = AOPGATE_PIN_ROOT };
 	const char *verb, *ifname = NULL;
-	uint64_t for_ns = AOPGATE_FOREVER;
-	bool purge = false;
+	uint64_t for_ns = AOPGATE_FOREVER, interval_ns = 1000000000ull;
+	bool purge = false, follow = false, once = false;
 	int opt;
 
 	/* Options may come before or after the verb (getopt permutes). */
-	while ((opt = getopt_long(argc, argv, "i:m:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:m:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			ifname = ao.ifname = optarg;
@@ -420,6 +431,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			print_usage(stdout);
+			return 0;
+		case 'V':
+			printf("aopgate %s\n", AOPGATE_VERSION);
 			return 0;
 		case OPT_PIN_ROOT:
 			c.pin_root = optarg;
@@ -488,6 +502,18 @@ int main(int argc, char **argv)
 			if (size_opt("max-deny", optarg, &ao.max_deny))
 				return 2;
 			break;
+		case OPT_FOLLOW:
+			follow = true;
+			break;
+		case OPT_ONCE:
+			once = true;
+			break;
+		case OPT_INTERVAL:
+			if (duration_parse(optarg, &interval_ns) || interval_ns < 100000000ull) {
+				cli_err("--interval must be a duration of 100ms or more: %s", optarg);
+				return 2;
+			}
+			break;
 		default:
 			print_usage(stderr);
 			return 2;
@@ -521,6 +547,14 @@ int main(int argc, char **argv)
 		return need_args(&c, 0, "flows takes no arguments") ||
 		       pinroot_prepare(c.pin_root, false) ||
 		       show_flows(c.pin_root, c.json);
+	if (!strcmp(verb, "drops"))
+		return need_args(&c, 0, "drops takes no arguments") ||
+		       pinroot_prepare(c.pin_root, false) ||
+		       drops_run(c.pin_root, follow, c.json);
+	if (!strcmp(verb, "top"))
+		return need_args(&c, 0, "top takes no arguments") ||
+		       pinroot_prepare(c.pin_root, false) ||
+		       top_run(c.pin_root, interval_ns, once);
 	if (!strcmp(verb, "deny"))
 		return verb_deny(&c, for_ns);
 	if (!strcmp(verb, "allow"))

@@ -19,4 +19,12 @@ int cli_ports_parse(const char *s, __u16 *ports, int max);
 /* cli_json_str(f, s): writes s as a JSON string literal. */
 void cli_json_str(FILE *f, const char *s);
 
+/*
+ * cli_catch_stop(): SIGINT and SIGTERM set a flag instead of killing the
+ * process (without SA_RESTART, so a blocking wait returns EINTR), for the
+ * verbs that run until stopped. cli_stopped(): whether one arrived.
+ */
+void cli_catch_stop(void);
+bool cli_stopped(void);
+
 #endif

@@ -54,6 +54,8 @@ static const struct setting table[] = {
 	  AOPGATE_DEF_PENDING_BYTES, "bytes a flow may send before it is verified" },
 	{ "pending_age", K_DURATION, F(pending_max_age_ns), 0, 1, UINT64_MAX,
 	  AOPGATE_DEF_PENDING_AGE_NS, "how long a flow may stay unverified" },
+	{ "events_rate", K_U32, F(events_rate), 0, 0, 1000000, AOPGATE_DEF_EVENTS_RATE,
+	  "drop events per second for 'aopgate drops' and 'top' (0: none)" },
 	{ "allowlist", K_FLAG, F(flags), GATE_F_ALLOWLIST, 0, 0, 0,
 	  "drop GATE traffic from sources outside allow_src" },
 	{ "frag_pass", K_FLAG, F(flags), GATE_F_FRAG_PASS, 0, 0, 0,

@@ -154,11 +154,19 @@ int show_status(const char *pin_root, bool json)
 	return 0;
 }
 
+/* A row of `flows`: sites by name (cut at 20 in the table, whole in JSON). */
+#define FLOW_HEAD "%-10s %-42s %-42s %-20s %-16s %9s %10s %12s %s\n"
+#define FLOW_ROW "%-10s %-42s %-42s %-20.20s %-16s %9s %10llu %12llu %s\n"
+
+/* A row of `deny list`. */
+#define DENY_ROW "%-43s %-8s %7s %9s  %-17s %-20s %s\n"
+
 /* State of one listing: output form, the clock, and the separator. */
 struct listing {
 	bool json, first;
 	__u64 now;
 	struct gate_cfg cfg;	/* for the prefix lengths of penalties */
+	struct gatemap *gm;	/* for the names the agent published */
 };
 
 static void json_sep(struct listing *l)
@@ -178,20 +186,34 @@ static void flow_json(struct listing *l, const struct flow_key *k)
 	       addr_port_str(k->daddr, ntohs(k->dport), d, sizeof(d)));
 }
 
+/*
+ * A flow the agent admitted under verify = optional without a verified
+ * certificate is "unverified": enforcement would refuse it.
+ */
+static const char *flow_state(const struct verified_flow *vf)
+{
+	return vf->flags & VERIFIED_F_UNVERIFIED ? "unverified" : "verified";
+}
+
 static int show_verified(const void *key, const void *value, void *ctx)
 {
 	const struct verified_flow *vf = value;
 	const struct flow_key *k = key;
 	struct listing *l = ctx;
-	char s[64], d[64], age[32], exp[32], cert[17];
+	char s[64], d[64], age[32], exp[32], cert[17], site[AOPGATE_NAME_LEN];
 
 	for (int i = 0; i < 8; i++)
 		sprintf(cert + 2 * i, "%02x", vf->cert_id[i]);
+	gatemap_name_get(l->gm, GM_SITES, vf->site_id, site, sizeof(site));
 	if (l->json) {
 		flow_json(l, k);
-		printf(", \"site_id\": %u, \"cert_id\": \"%s\", \"age_ns\": %llu, "
+		printf(", \"state\": \"%s\", \"unverified\": %s, \"site_id\": %u, \"site\": ",
+		       flow_state(vf), vf->flags & VERIFIED_F_UNVERIFIED ? "true" : "false",
+		       vf->site_id);
+		cli_json_str(stdout, site);
+		printf(", \"cert_id\": \"%s\", \"age_ns\": %llu, "
 		       "\"expires_in_ns\": %lld, \"packets\": %llu, \"bytes\": %llu}",
-		       vf->site_id, cert,
+		       cert,
 		       (unsigned long long)(l->now - vf->verified_ns),
 		       vf->expires_ns ? (long long)(vf->expires_ns - l->now) : 0,
 		       (unsigned long long)vf->packets,
@@ -204,9 +226,9 @@ static int show_verified(const void *key, const void *value, void *ctx)
 		duration_str(vf->expires_ns - l->now, exp, sizeof(exp));
 	else
 		snprintf(exp, sizeof(exp), "expired");
-	printf("%-8s %-42s %-42s %5u %-16s %9s %10llu %12llu %s\n", "verified",
+	printf(FLOW_ROW, flow_state(vf),
 	       addr_port_str(k->saddr, ntohs(k->sport), s, sizeof(s)),
-	       addr_port_str(k->daddr, ntohs(k->dport), d, sizeof(d)), vf->site_id, cert,
+	       addr_port_str(k->daddr, ntohs(k->dport), d, sizeof(d)), site, cert,
 	       duration_str(l->now - vf->verified_ns, age, sizeof(age)),
 	       (unsigned long long)vf->packets, (unsigned long long)vf->bytes, exp);
 	return 0;
@@ -221,15 +243,16 @@ static int show_pending(const void *key, const void *value, void *ctx)
 
 	if (l->json) {
 		flow_json(l, k);
-		printf(", \"age_ns\": %llu, \"packets\": %u}",
-		       (unsigned long long)(l->now - pf->first_seen_ns), pf->packets);
+		printf(", \"state\": \"pending\", \"age_ns\": %llu, \"packets\": %u, "
+		       "\"bytes\": %u}", (unsigned long long)(l->now - pf->first_seen_ns),
+		       pf->packets, pf->bytes);
 		return 0;
 	}
-	printf("%-8s %-42s %-42s %5s %-16s %9s %10u %12s %s\n", "pending",
+	printf(FLOW_ROW, "pending",
 	       addr_port_str(k->saddr, ntohs(k->sport), s, sizeof(s)),
 	       addr_port_str(k->daddr, ntohs(k->dport), d, sizeof(d)), "-", "-",
 	       duration_str(l->now - pf->first_seen_ns, age, sizeof(age)),
-	       pf->packets, "-", "-");
+	       (unsigned long long)pf->packets, (unsigned long long)pf->bytes, "-");
 	return 0;
 }
 
@@ -240,11 +263,11 @@ int show_flows(const char *pin_root, bool json)
 
 	if (!gm)
 		return -1;
+	l.gm = gm;
 	if (json)
 		printf("{\"verified\": [");
 	else
-		printf("%-8s %-42s %-42s %5s %-16s %9s %10s %12s %s\n", "state",
-		       "source", "destination", "site", "cert", "age",
+		printf(FLOW_HEAD, "state", "source", "destination", "site", "cert", "age",
 		       "packets", "bytes", "expires");
 	gatemap_each(gm, GM_VERIFIED, show_verified, &l);
 	if (json)
@@ -272,26 +295,47 @@ static const char *prefix_str(const __u8 addr[16], __u32 prefixlen, char *buf, s
 	return buf;
 }
 
-/* One row of `deny list`: an operator's deny or an agent's penalty. */
-static void deny_row(struct listing *l, const char *source, const char *kind,
-		     long long strikes, __u64 until_ns)
-{
-	char left[32];
+/*
+ * One row of `deny list`: an operator's deny (reason "operator", no site)
+ * or an agent's penalty, with the reason and site of the prefix's last
+ * failed handshake and how long ago it was (since for an operator's deny:
+ * when it was added).
+ */
+struct deny_row {
+	const char *source, *kind, *reason, *site;	/* site NULL: none */
+	long long strikes;				/* -1: not counted */
+	__u64 until_ns, since_ns;
+};
 
-	if (until_ns == AOPGATE_FOREVER)
+static void deny_row(struct listing *l, const struct deny_row *r)
+{
+	char left[32], ago[32], strikes[24];
+
+	if (r->until_ns == AOPGATE_FOREVER)
 		snprintf(left, sizeof(left), "forever");
 	else
-		duration_str(until_ns - l->now, left, sizeof(left));
+		duration_str(r->until_ns - l->now, left, sizeof(left));
+	duration_str(l->now > r->since_ns ? l->now - r->since_ns : 0, ago, sizeof(ago));
 	if (l->json) {
 		json_sep(l);
 		printf("{\"source\": \"%s\", \"kind\": \"%s\", \"strikes\": %lld, "
-		       "\"remaining_ns\": %lld}", source, kind, strikes,
-		       until_ns == AOPGATE_FOREVER ? -1 : (long long)(until_ns - l->now));
-	} else if (strikes < 0) {
-		printf("%-43s %-8s %8s %s\n", source, kind, "-", left);
-	} else {
-		printf("%-43s %-8s %8lld %s\n", source, kind, strikes, left);
+		       "\"remaining_ns\": %lld, \"reason\": ", r->source, r->kind, r->strikes,
+		       r->until_ns == AOPGATE_FOREVER ? -1 : (long long)(r->until_ns - l->now));
+		cli_json_str(stdout, r->reason);
+		printf(", \"site\": ");
+		if (r->site)
+			cli_json_str(stdout, r->site);
+		else
+			printf("null");
+		printf(", \"ago_ns\": %llu}", (unsigned long long)(l->now - r->since_ns));
+		return;
 	}
+	if (r->strikes < 0)
+		snprintf(strikes, sizeof(strikes), "-");
+	else
+		snprintf(strikes, sizeof(strikes), "%lld", r->strikes);
+	printf(DENY_ROW, r->source, r->kind, strikes, left, r->reason,
+	       r->site ? r->site : "-", ago);
 }
 
 static int show_deny(const void *key, const void *value, void *ctx)
@@ -300,10 +344,14 @@ static int show_deny(const void *key, const void *value, void *ctx)
 	const struct deny *d = value;
 	struct listing *l = ctx;
 	char src[INET6_ADDRSTRLEN + 8];
+	struct deny_row r = {
+		.source = prefix_str(k->addr, k->prefixlen, src, sizeof(src)),
+		.kind = "operator", .reason = "operator", .strikes = -1,
+		.until_ns = d->until_ns, .since_ns = d->added_ns,
+	};
 
 	if (d->until_ns > l->now)
-		deny_row(l, prefix_str(k->addr, k->prefixlen, src, sizeof(src)), "operator",
-			 -1, d->until_ns);
+		deny_row(l, &r);
 	return 0;
 }
 
@@ -312,12 +360,19 @@ static int show_penalty(const void *key, const void *value, void *ctx)
 	const struct penalty *p = value;
 	const struct src_key *k = key;
 	struct listing *l = ctx;
-	char src[INET6_ADDRSTRLEN + 8];
+	char src[INET6_ADDRSTRLEN + 8], why[AOPGATE_NAME_LEN], site[AOPGATE_NAME_LEN];
 	__u32 bits = addr_is_v4(k->addr) ? 96 + l->cfg.penalty_prefix4 : l->cfg.penalty_prefix6;
+	struct deny_row r = {
+		.source = prefix_str(k->addr, bits, src, sizeof(src)),
+		.kind = "penalty", .strikes = p->strikes,
+		.until_ns = p->until_ns, .since_ns = p->last_ns,
+		.reason = gatemap_name_get(l->gm, GM_REASONS, p->last_reason, why, sizeof(why)),
+		.site = p->last_site ? gatemap_name_get(l->gm, GM_SITES, p->last_site, site,
+							sizeof(site)) : NULL,
+	};
 
 	if (p->until_ns > l->now)
-		deny_row(l, prefix_str(k->addr, bits, src, sizeof(src)), "penalty",
-			 p->strikes, p->until_ns);
+		deny_row(l, &r);
 	return 0;
 }
 
@@ -372,10 +427,12 @@ int show_penalties(const char *pin_root, bool json)
 		gatemap_close(gm);
 		return -1;
 	}
+	l.gm = gm;
 	if (json)
 		printf("[");
 	else
-		printf("%-43s %-8s %8s %s\n", "source", "kind", "strikes", "remaining");
+		printf(DENY_ROW, "source", "kind", "strikes", "remaining", "last reason",
+		       "site", "ago");
 	gatemap_each(gm, GM_DENY, show_deny, &l);
 	gatemap_each(gm, GM_PENALTY, show_penalty, &l);
 	if (json)

@@ -29,6 +29,9 @@ static const char *const map_names[GM_N_MAPS] = {
 	[GM_STATS] = AOPGATE_MAP_STATS,
 	[GM_STANDING] = AOPGATE_MAP_STANDING,
 	[GM_DENY] = AOPGATE_MAP_DENY,
+	[GM_EVENTS] = AOPGATE_MAP_EVENTS,
+	[GM_SITES] = AOPGATE_MAP_SITES,
+	[GM_REASONS] = AOPGATE_MAP_REASONS,
 };
 
 #define NAME(id, name) name,
@@ -119,11 +122,12 @@ int gatemap_flow_key(struct flow_key *key, const struct sockaddr *peer,
 }
 
 int gatemap_verify(struct gatemap *gm, const struct flow_key *key,
-		   __u32 site_id, const __u8 cert_id[8])
+		   __u32 site_id, const __u8 cert_id[8], __u32 flags)
 {
 	struct verified_flow vf = {
 		.verified_ns = gatemap_now_ns(),
 		.site_id = site_id,
+		.flags = flags,
 	};
 
 	memcpy(vf.cert_id, cert_id, sizeof(vf.cert_id));
@@ -241,7 +245,8 @@ void gatemap_src_prefix(const struct gate_cfg *cfg, const __u8 addr[16], struct 
 }
 
 int gatemap_fail(struct gatemap *gm, const struct src_key *src,
-		 const struct gatemap_penalty_rule *rule, struct penalty *out)
+		 const struct gatemap_penalty_rule *rule, __u32 reason, __u32 site_id,
+		 struct penalty *out)
 {
 	int fd = gm->fd[GM_PENALTY];
 	struct penalty p = {};
@@ -272,6 +277,9 @@ int gatemap_fail(struct gatemap *gm, const struct src_key *src,
 		p.fails = 0;
 		p.window_ns = now;
 	}
+	p.last_ns = now;
+	p.last_reason = reason;
+	p.last_site = site_id;
 	if (bpf_map_update_elem(fd, src, &p, BPF_ANY))
 		return -errno;
 	if (out)
@@ -348,4 +356,27 @@ int gatemap_read_stats(struct gatemap *gm, struct counter sum[CNT_MAX])
 	}
 	free(percpu);
 	return 0;
+}
+
+int gatemap_name_put(struct gatemap *gm, enum gatemap_id id, __u32 idx, const char *name)
+{
+	struct gate_name n = { { 0 } };
+
+	if (name)
+		snprintf(n.name, sizeof(n.name), "%s", name);
+	if (bpf_map_update_elem(gm->fd[id], &idx, &n, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+const char *gatemap_name_get(const struct gatemap *gm, enum gatemap_id id, __u32 idx,
+			     char *buf, size_t len)
+{
+	struct gate_name n;
+
+	if (bpf_map_lookup_elem(gm->fd[id], &idx, &n) || !n.name[0])
+		snprintf(buf, len, "#%u", idx);
+	else
+		snprintf(buf, len, "%.*s", (int)sizeof(n.name) - 1, n.name);
+	return buf;
 }

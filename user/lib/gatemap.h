@@ -21,6 +21,9 @@ enum gatemap_id {
 	GM_STATS,
 	GM_STANDING,
 	GM_DENY,
+	GM_EVENTS,	/* a ring buffer: read it with libbpf's ring_buffer */
+	GM_SITES,
+	GM_REASONS,
 	GM_N_MAPS,
 };
 
@@ -62,11 +65,12 @@ int gatemap_flow_key(struct flow_key *key, const struct sockaddr *peer,
 		     const struct sockaddr *local);
 
 /*
- * gatemap_verify(gm, key, site_id, cert_id): pins a verified, open flow
- * and removes it from pending. Returns 0 or -errno.
+ * gatemap_verify(gm, key, site_id, cert_id, flags): pins a verified, open
+ * flow (flags: enum verified_flags) and removes it from pending. Returns 0
+ * or -errno.
  */
 int gatemap_verify(struct gatemap *gm, const struct flow_key *key,
-		   __u32 site_id, const __u8 cert_id[8]);
+		   __u32 site_id, const __u8 cert_id[8], __u32 flags);
 
 /*
  * gatemap_linger(gm, key, linger_ns): lets a verified flow pass for
@@ -98,15 +102,17 @@ struct gatemap_penalty_rule {
 };
 
 /*
- * gatemap_fail(gm, src, rule, out): counts a failed handshake of the
- * prefix src. Once rule->after failures fall within rule->window_ns the
- * prefix is penalized for rule->base_ns, doubled per earlier penalty that
- * ended less than rule->max_ns ago, capped at rule->max_ns. Stores the
- * entry in out (may be NULL). Returns 1 if it is penalized now, 0 if the
- * failure was only counted, or -errno.
+ * gatemap_fail(gm, src, rule, reason, site_id, out): counts a failed
+ * handshake of the prefix src, for reason (the agent's reason id) at site
+ * site_id (0: none). Once rule->after failures fall within rule->window_ns
+ * the prefix is penalized for rule->base_ns, doubled per earlier penalty
+ * that ended less than rule->max_ns ago, capped at rule->max_ns. Stores
+ * the entry in out (may be NULL). Returns 1 if it is penalized now, 0 if
+ * the failure was only counted, or -errno.
  */
 int gatemap_fail(struct gatemap *gm, const struct src_key *src,
-		 const struct gatemap_penalty_rule *rule, struct penalty *out);
+		 const struct gatemap_penalty_rule *rule, __u32 reason, __u32 site_id,
+		 struct penalty *out);
 
 /*
  * gatemap_succeed(gm, src, standing_ns): the prefix src completed a
@@ -133,5 +139,20 @@ int gatemap_read_stats(struct gatemap *gm, struct counter sum[CNT_MAX]);
 
 /* gatemap_counter_name(id): e.g. "pass-verified", "would-drop-penalty". */
 const char *gatemap_counter_name(unsigned int id);
+
+/*
+ * gatemap_name_put(gm, id, idx, name): writes entry idx of the sites or
+ * reasons map (id GM_SITES or GM_REASONS); name NULL clears it. Returns 0
+ * or -errno (-E2BIG: idx past the map).
+ */
+int gatemap_name_put(struct gatemap *gm, enum gatemap_id id, __u32 idx, const char *name);
+
+/*
+ * gatemap_name_get(gm, id, idx, buf, len): the published name of site or
+ * reason idx, or "#idx" when none was published (an agent not running, an
+ * older one). Returns buf.
+ */
+const char *gatemap_name_get(const struct gatemap *gm, enum gatemap_id id, __u32 idx,
+			     char *buf, size_t len);
 
 #endif

@@ -11,7 +11,7 @@
 # competes with the origin's, which a remote attacker's would not.
 
 part_siege() {
-	local secs=8 rounds=3 rate=25 flood_pps=20000 o phase srcs i pids p r
+	local secs=6 rounds=3 rate=25 flood_pps=20000 o phase srcs i pids p r
 	[ "$SMOKE" = 1 ] && secs=2 rounds=1
 	need_agent
 	need nginx trafgen openssl jq tc
@@ -108,7 +108,8 @@ siege_table() {
 			"io_error")))) | sum_obj | to_entries | map(select(.value > 0) | "\(.key) \(.value)") |
 			join(", ")) end) " +
 		"| \(if $o != "aopgated" or $ph == "quiet" then "-" else ($x | map(.gate_drops) | sum_obj |
-			to_entries | map("\(.key) \(.value)") | join(", ")) end) |"' "$BT/result.json"
+			to_entries | map("\(.key) \(.value)") | join(", ") |
+			if . == "" then "none" else . end) end) |"' "$BT/result.json"
 	echo
 	jq -r "$JQ_STATS"'[.runs[] | select(.origin == "aopgated")] as $a |
 		[$a[] | select(.phase == "attack") | .legit] as $x |
