@@ -13,35 +13,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "aopgate.h"
-
-#define IP_MF		0x2000
-#define IP_OFFSET	0x1FFF
-
-#define NEXTHDR_HOP	0
-#define NEXTHDR_ROUTING	43
-#define NEXTHDR_FRAGMENT 44
-#define NEXTHDR_AUTH	51
-#define NEXTHDR_DEST	60
-
-/* The IPv6 fragment header (RFC 8200 4.5); uapi has no struct for it. */
-struct frag_hdr {
-	__u8 nexthdr;
-	__u8 reserved;
-	__be16 frag_off;
-	__be32 identification;
-};
-
-/* Longest IPv6 extension chain walked; longer chains are unclassifiable. */
-#define MAX_EXT_HDRS	8
+#include "parse.h"
 
 #define TC_PASS		(-1)	/* TC_ACT_UNSPEC: let later programs decide */
 #define TC_OK		0	/* TC_ACT_OK: pass, and skip later programs */
 #define TC_DROP		2	/* TC_ACT_SHOT */
-
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_ACK 0x10
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -128,42 +104,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
 
-/* Sampled drop events for `aopgate drops` and `top`. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, AOPGATE_EVENTS_BYTES);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} events SEC(".maps");
-
-/*
- * Names the agent publishes for the listings (site id, reason id -> name).
- * The gate never reads them; they are declared here so that attach creates
- * and pins them with the others and a detach --purge removes them.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, AOPGATE_MAX_SITES);
-	__type(key, __u32);
-	__type(value, struct gate_name);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sites SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, AOPGATE_MAX_REASONS);
-	__type(key, __u32);
-	__type(value, struct gate_name);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} reasons SEC(".maps");
-
-/*
- * The events' rate limit: a one-second window shared by all CPUs, when it
- * began and how many events it sent. It lives in .bss, not in a pinned
- * map: it holds nothing worth keeping across a program swap, and the
- * tests reset it through the skeleton.
- */
-__u64 ev_window_ns;
-__u64 ev_sent;
+#include "events.h"
 
 /* Not pinned: syncookies auto judges the SYN load this program sees. */
 struct {
@@ -174,28 +115,7 @@ struct {
 } syn_load SEC(".maps");
 
 #include "syncookie.h"
-
-enum parse_result {
-	P_L4,		/* key filled: proto and ports known */
-	P_NO_PORTS,	/* IP, but a protocol without ports (ICMP, ESP, ...) */
-	P_NOT_IP,
-	P_MALFORMED,	/* truncated or inconsistent headers */
-	P_FRAG_TCP,	/* non-first fragment of TCP */
-	P_FRAG_OTHER,	/* non-first fragment of anything else */
-	P_UNCLASSIFIED,	/* more VLAN tags or IPv6 extension headers than we walk */
-};
-
-struct pkt {
-	struct flow_key key;
-	__u8 tcp_flags;
-	__u8 ipv4;		/* the key's addresses are v4-mapped */
-	__u8 l3off;		/* bytes of Ethernet header and VLAN tags */
-	__u8 simple;		/* IPv4 without options, IPv6 without extensions */
-	__u8 cookie_ok;		/* a good cookie ACK ... */
-	__u8 cookie_opts;	/* ... and the options its cookie carries */
-	struct tcphdr *th;	/* TCP only */
-	void *data_end;
-};
+#include "reqsk.h"
 
 /* What gate() tells its entry point to do with the frame. */
 enum gate_action {
@@ -203,163 +123,6 @@ enum gate_action {
 	GATE_PASS = 1,
 	GATE_TX = 2,		/* answer the SYN with a cookie SYN-ACK (sc_reply_*) */
 };
-
-static __always_inline int proto_has_ports(__u8 proto)
-{
-	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP ||
-	       proto == IPPROTO_DCCP;
-}
-
-/* Reads ports (and TCP flags) at l4; the key's addresses are already set. */
-static __always_inline int parse_l4(void *l4, void *data_end, __u8 proto,
-				    struct pkt *p)
-{
-	if (!proto_has_ports(proto))
-		return P_NO_PORTS;
-	p->key.proto = proto;
-	if (proto == IPPROTO_TCP) {
-		struct tcphdr *th = l4;
-
-		if ((void *)(th + 1) > data_end)
-			return P_MALFORMED;
-		if (th->doff < 5 || l4 + th->doff * 4 > data_end)
-			return P_MALFORMED;
-		p->tcp_flags = ((__u8 *)th)[13];
-		p->th = th;
-		p->key.sport = th->source;
-		p->key.dport = th->dest;
-		return P_L4;
-	}
-	/* UDP, UDP-Lite, SCTP and DCCP all start with the two ports. */
-	if (l4 + 4 > data_end)
-		return P_MALFORMED;
-	p->key.sport = ((__be16 *)l4)[0];
-	p->key.dport = ((__be16 *)l4)[1];
-	return P_L4;
-}
-
-static __always_inline int parse_ipv4(void *l3, void *data_end, struct pkt *p)
-{
-	struct iphdr *iph = l3;
-	__u16 frag;
-
-	if ((void *)(iph + 1) > data_end)
-		return P_MALFORMED;
-	if (iph->version != 4 || iph->ihl < 5 || l3 + iph->ihl * 4 > data_end)
-		return P_MALFORMED;
-	/* tot_len 0 is BIG TCP's GSO packet; otherwise it must hold the header. */
-	if (iph->tot_len && bpf_ntohs(iph->tot_len) < iph->ihl * 4)
-		return P_MALFORMED;
-
-	p->ipv4 = 1;
-	p->simple = iph->ihl == 5;
-	p->key.saddr[10] = 0xff;
-	p->key.saddr[11] = 0xff;
-	__builtin_memcpy(&p->key.saddr[12], &iph->saddr, 4);
-	p->key.daddr[10] = 0xff;
-	p->key.daddr[11] = 0xff;
-	__builtin_memcpy(&p->key.daddr[12], &iph->daddr, 4);
-
-	frag = bpf_ntohs(iph->frag_off);
-	if (frag & IP_OFFSET)
-		return iph->protocol == IPPROTO_TCP ? P_FRAG_TCP : P_FRAG_OTHER;
-	return parse_l4(l3 + iph->ihl * 4, data_end, iph->protocol, p);
-}
-
-static __always_inline int parse_ipv6(void *l3, void *data_end, struct pkt *p)
-{
-	struct ipv6hdr *ip6 = l3;
-	void *cur = ip6 + 1;
-	__u8 nexthdr;
-
-	if (cur > data_end)
-		return P_MALFORMED;
-	if (ip6->version != 6)
-		return P_MALFORMED;
-	__builtin_memcpy(p->key.saddr, &ip6->saddr, 16);
-	__builtin_memcpy(p->key.daddr, &ip6->daddr, 16);
-	nexthdr = ip6->nexthdr;
-
-	for (int i = 0; i < MAX_EXT_HDRS; i++) {
-		__u8 *ext = cur;
-
-		switch (nexthdr) {
-		case NEXTHDR_HOP:
-		case NEXTHDR_ROUTING:
-		case NEXTHDR_DEST:
-			if (cur + 8 > data_end)
-				return P_MALFORMED;
-			nexthdr = ext[0];
-			cur += (ext[1] + 1) * 8;
-			break;
-		case NEXTHDR_AUTH:
-			if (cur + 8 > data_end)
-				return P_MALFORMED;
-			nexthdr = ext[0];
-			cur += (ext[1] + 2) * 4;
-			break;
-		case NEXTHDR_FRAGMENT: {
-			struct frag_hdr *fh = cur;
-
-			if ((void *)(fh + 1) > data_end)
-				return P_MALFORMED;
-			nexthdr = fh->nexthdr;
-			if (bpf_ntohs(fh->frag_off) & ~0x7)
-				return nexthdr == IPPROTO_TCP ? P_FRAG_TCP
-							       : P_FRAG_OTHER;
-			cur += sizeof(*fh);
-			break;
-		}
-		default:
-			p->simple = i == 0;
-			return parse_l4(cur, data_end, nexthdr, p);
-		}
-	}
-	switch (nexthdr) {
-	case NEXTHDR_HOP:
-	case NEXTHDR_ROUTING:
-	case NEXTHDR_DEST:
-	case NEXTHDR_AUTH:
-	case NEXTHDR_FRAGMENT:
-		return P_UNCLASSIFIED;
-	}
-	return parse_l4(cur, data_end, nexthdr, p);
-}
-
-/* Parses Ethernet with up to two VLAN tags, then IPv4 or IPv6. */
-static __always_inline int parse(void *data, void *data_end, struct pkt *p)
-{
-	struct ethhdr *eth = data;
-	void *cur = eth + 1;
-	__be16 proto;
-
-	if (cur > data_end)
-		return P_MALFORMED;
-	proto = eth->h_proto;
-	for (int i = 0; i < 2; i++) {
-		if (proto != bpf_htons(ETH_P_8021Q) &&
-		    proto != bpf_htons(ETH_P_8021AD))
-			break;
-		if (cur + 4 > data_end)
-			return P_MALFORMED;
-		proto = ((__be16 *)cur)[1];
-		cur += 4;
-	}
-	/*
-	 * A third tag: the host may stack VLAN devices that deep and deliver
-	 * the inner IP to TCP, so passing it as "not IP" would fail open.
-	 */
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
-		return P_UNCLASSIFIED;
-	p->l3off = cur - data;
-	p->data_end = data_end;
-	if (proto == bpf_htons(ETH_P_IP))
-		return parse_ipv4(cur, data_end, p);
-	if (proto == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6(cur, data_end, p);
-	return P_NOT_IP;
-}
 
 static __always_inline __u32 port_role(__be16 port)
 {
@@ -644,47 +407,6 @@ static __always_inline __u32 verdict(void *data, void *data_end, __u32 len,
 }
 
 /*
- * Sends one drop event, unless events_rate were sent in this second
- * already. Called after a drop verdict only, so passes never pay for it.
- * Under a flood the window is full after the first events_rate drops, and
- * from then on each drop reads the shared window without writing it: the
- * cache line stays shared instead of bouncing between CPUs. Two CPUs may
- * both open a new window or both take the last slot; the overshoot is a
- * few events, not a flood.
- */
-static __always_inline void drop_event(const struct pkt *p, __u32 rate, __u32 id,
-				       int monitor)
-{
-	struct gate_event *ev;
-	/*
-	 * The coarse clock (the last tick) is enough for a one-second window
-	 * and, in a VM, costs a fraction of a read of the clock source: a
-	 * flood over the cap pays only for it and one read of the window.
-	 */
-	__u64 now = bpf_ktime_get_coarse_ns();
-
-	if (now - ev_window_ns >= 1000000000ull) {
-		ev_window_ns = now;
-		ev_sent = 0;
-	} else if (ev_sent >= rate) {
-		return;
-	}
-	if (__sync_fetch_and_add(&ev_sent, 1) >= rate)
-		return;
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev)
-		return;		/* the ring is full: nobody reads it */
-	ev->time_ns = bpf_ktime_get_ns();
-	__builtin_memcpy(ev->saddr, p->key.saddr, 16);
-	ev->sport = p->key.sport;
-	ev->dport = p->key.dport;
-	ev->counter = id;
-	ev->flags = monitor ? GATE_EV_F_MONITOR : 0;
-	ev->proto = p->key.proto;
-	bpf_ringbuf_submit(ev, 0);
-}
-
-/*
  * Runs the verdict, counts it, and applies monitor mode. Returns what the
  * entry point does with the frame (enum gate_action); p is the parsed
  * packet, for a SYN-ACK to send or a cookie ACK to hand the kernel.
@@ -734,96 +456,6 @@ int gate_xdp(struct xdp_md *ctx)
 	if (act == GATE_TX)
 		return sc_reply_xdp(ctx, &p.key, p.l3off, p.ipv4);
 	return act == GATE_PASS ? XDP_PASS : XDP_DROP;
-}
-
-/* The kernel's bpf_tcp_req_attrs (net/core/filter.c), which uapi lacks. */
-struct bpf_tcp_req_attrs {
-	__u32 rcv_tsval;
-	__u32 rcv_tsecr;
-	__u16 mss;
-	__u8 rcv_wscale;
-	__u8 snd_wscale;
-	__u8 ecn_ok;
-	__u8 wscale_ok;
-	__u8 sack_ok;
-	__u8 tstamp_ok;
-	__u8 usec_ts_ok;
-	__u8 reserved[3];
-};
-
-/*
- * The kfunc's listener; only the name matters to libbpf's prototype check,
- * but a forward declaration is another BTF kind than the kernel's struct.
- */
-struct sock {
-	int unused;
-};
-/* 6.9+; weak, so the gate still loads (without cookies) on older kernels. */
-extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
-				   struct bpf_tcp_req_attrs *attrs, int attrs__sz) __ksym __weak;
-
-/*
- * Hands the kernel a request socket for a good cookie ACK, built from the
- * options the cookie carries, so the listener accepts the connection
- * whatever tcp_syncookies' overflow state is (it must only be non-zero).
- * Returns the tc verdict: TC_OK once the socket is assigned, else TC_PASS
- * (an established socket takes the ACK itself; no listener, and the kernel
- * answers with a reset as it would anyway).
- */
-static __always_inline int cookie_assign(struct __sk_buff *skb, struct pkt *p)
-{
-	struct bpf_tcp_req_attrs attrs = {};
-	struct bpf_sock_tuple t = {};
-	struct bpf_sock *skc;
-	struct sc_optwalk w = {};
-	struct tcp_sock *tp;
-	__u32 sz;
-	int ret = TC_PASS;
-	void *data_end = (void *)(long)skb->data_end;
-	struct tcphdr *th;
-
-	if (!bpf_sk_assign_tcp_reqsk)
-		return TC_PASS;
-	if (p->ipv4) {
-		__builtin_memcpy(&t.ipv4.saddr, &p->key.saddr[12], 4);
-		__builtin_memcpy(&t.ipv4.daddr, &p->key.daddr[12], 4);
-		t.ipv4.sport = p->key.sport;
-		t.ipv4.dport = p->key.dport;
-		sz = sizeof(t.ipv4);
-	} else {
-		__builtin_memcpy(t.ipv6.saddr, p->key.saddr, 16);
-		__builtin_memcpy(t.ipv6.daddr, p->key.daddr, 16);
-		t.ipv6.sport = p->key.sport;
-		t.ipv6.dport = p->key.dport;
-		sz = sizeof(t.ipv6);
-	}
-	skc = bpf_skc_lookup_tcp(skb, &t, sz, BPF_F_CURRENT_NETNS, 0);
-	if (!skc)
-		return TC_PASS;
-	if (skc->state != BPF_TCP_LISTEN)
-		goto out;
-	tp = bpf_skc_to_tcp_sock(skc);
-	if (!tp)
-		goto out;
-	/* The timestamps are the ACK's; they were never part of the cookie. */
-	th = (void *)(long)skb->data + (p->l3off & 0x3f) + (p->ipv4 ? 20 : 40);
-	if (p->simple && (void *)(th + 1) <= data_end)
-		sc_opts(th, data_end, &w);
-	attrs.mss = sc_mss(p->ipv4, p->cookie_opts >> 5);
-	attrs.sack_ok = (p->cookie_opts >> 4) & 1;
-	attrs.wscale_ok = (p->cookie_opts & 0xf) != SC_NO_WSCALE;
-	if (attrs.wscale_ok) {
-		attrs.snd_wscale = p->cookie_opts & 0xf;
-		attrs.rcv_wscale = SC_RCV_WSCALE;
-	}
-	attrs.tstamp_ok = w.ts;
-	attrs.rcv_tsval = w.tsval;
-	attrs.rcv_tsecr = w.tsecr;
-	if (!bpf_sk_assign_tcp_reqsk(skb, (struct sock *)tp, &attrs, sizeof(attrs)))
-		ret = TC_OK;
-out:
-	bpf_sk_release(skc);
-	return ret;
 }
 
 SEC("tc")
