@@ -203,8 +203,12 @@ enum gate_syncookies {
 	GATE_SC_AUTO = 2,		/* while GATE SYNs exceed syncookie_rate */
 };
 
-/* The mode the first attach picks where the kernel side is ready. */
-#define AOPGATE_DEF_SYNCOOKIES GATE_SC_OFF
+/*
+ * The mode the first attach picks where the kernel side is ready: on, so
+ * that a flood never has to win a race against a threshold first; the
+ * connection keeps its options, so it is as good as any.
+ */
+#define AOPGATE_DEF_SYNCOOKIES GATE_SC_ON
 /* Default auto threshold: all GATE ports together, every source. */
 #define AOPGATE_DEF_SYNCOOKIE_RATE 2000
 

@@ -1,11 +1,17 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
-# SYN cookies answered by the gate at tc: real clients connect through the
-# cookie path with their TCP options kept, and spoofed SYN floods (hping3
-# in the client ns, forging sources, bounded in count and time) neither
-# stop a puller nor fill pending.
+# SYN cookies answered by the gate at tc, where they are on by default:
+# real clients (curl, and curl with its certificate through the agent)
+# connect through the cookie path with their TCP options kept, and spoofed
+# SYN floods (hping3 in the client ns, forging sources, bounded in count
+# and time) neither stop a puller nor fill pending.
 
-load lab
+load agent
+
+setup_file() {
+	export PKI=$BATS_FILE_TMPDIR/pki
+	pki_make "$PKI"
+}
 
 setup() {
 	lab_up
@@ -20,13 +26,12 @@ origin_http() {
 	wait_port 443
 }
 
-# cookies_on: attach at tc, where attach finds the kernel side ready, and
-# turn syncookies on.
+# cookies_on: attach at tc, where attach finds the kernel side ready and
+# turns syncookies on by itself.
 cookies_on() {
 	run gate_attach -m tc
 	assert_success
-	assert_output --partial "kernel side ready"
-	gate set syncookies on
+	assert_output --partial "syncookies: on: the default; kernel side ready"
 }
 
 # pulls N: N one-request pulls of the blob's first KB from the client ns;
@@ -84,4 +89,19 @@ pulls() {
 	[ "$(counter syncookie-sent)" -ge 1000 ]
 	[ "$(pulls 3)" -eq 3 ]
 	[ "$(gate status --json | jq -r '.maps.pending.entries')" -ge 1 ]
+}
+
+@test "a client with its certificate gets the origin's answer through the agent over a tc gate with cookies on" {
+	agent_up tc
+	gate status | grep -E "^syncookies +on"
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+	run fetch edge1 --v6
+	assert_success
+	assert_output "hello $CLIENT6"
+	echo "syncookie-ok $(counter syncookie-ok), pass-verified $(counter pass-verified)"
+	[ "$(counter syncookie-ok)" -ge 2 ]
+	[ "$(counter pass-syn)" -eq 0 ]
+	[ "$(counter pass-verified)" -ge 1 ]
 }

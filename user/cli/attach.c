@@ -200,7 +200,9 @@ const char *attach_syncookies_why(bool tc)
 /*
  * SYN cookies: the key (random, once), whether the kernel side is ready
  * for this attachment, and the mode: on where ready unless the operator
- * chose otherwise, off where not. The kernel hands a cookie ACK to the
+ * chose otherwise, off where not. XDP cannot hand the kernel a request
+ * socket, and a cookie ACK it let up would be reset by the listener, so
+ * an XDP attachment keeps cookies off and says so. The kernel hands a cookie ACK to the
  * request socket the gate assigned only while net.ipv4.tcp_syncookies is
  * not 0, so attach sets it to 1 then, and detach puts it back.
  */
@@ -232,10 +234,11 @@ static void configure_syncookies(const struct attach_opts *o, struct gate_cfg *c
 	}
 	if (first)
 		cfg->syncookies = AOPGATE_DEF_SYNCOOKIES;
-	printf("syncookies: %s (kernel side ready: tc, bpf_sk_assign_tcp_reqsk, "
+	printf("syncookies: %s: %s; kernel side ready (tc, bpf_sk_assign_tcp_reqsk, "
 	       "net.ipv4.tcp_syncookies=%d%s)\n",
 	       cfg->syncookies == GATE_SC_ON ? "on" :
 	       cfg->syncookies == GATE_SC_AUTO ? "auto" : "off",
+	       first ? "the default" : "as set before (aopgate set syncookies)",
 	       syncookies_sysctl(), cfg->syncookie_sysctl ? ", set by attach" : "");
 }
 
