@@ -13,34 +13,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "aopgate.h"
-
-#define IP_MF		0x2000
-#define IP_OFFSET	0x1FFF
-
-#define NEXTHDR_HOP	0
-#define NEXTHDR_ROUTING	43
-#define NEXTHDR_FRAGMENT 44
-#define NEXTHDR_AUTH	51
-#define NEXTHDR_DEST	60
-
-/* The IPv6 fragment header (RFC 8200 4.5); uapi has no struct for it. */
-struct frag_hdr {
-	__u8 nexthdr;
-	__u8 reserved;
-	__be16 frag_off;
-	__be32 identification;
-};
-
-/* Longest IPv6 extension chain walked; longer chains are unclassifiable. */
-#define MAX_EXT_HDRS	8
+#include "parse.h"
 
 #define TC_PASS		(-1)	/* TC_ACT_UNSPEC: let later programs decide */
+#define TC_OK		0	/* TC_ACT_OK: pass, and skip later programs */
 #define TC_DROP		2	/* TC_ACT_SHOT */
-
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_ACK 0x10
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -127,210 +104,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
 
-/* Sampled drop events for `aopgate drops` and `top`. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, AOPGATE_EVENTS_BYTES);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} events SEC(".maps");
+#include "events.h"
 
-/*
- * Names the agent publishes for the listings (site id, reason id -> name).
- * The gate never reads them; they are declared here so that attach creates
- * and pins them with the others and a detach --purge removes them.
- */
+/* Not pinned: syncookies auto judges the SYN load this program sees. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, AOPGATE_MAX_SITES);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct gate_name);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sites SEC(".maps");
+	__type(value, struct syn_load);
+} syn_load SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, AOPGATE_MAX_REASONS);
-	__type(key, __u32);
-	__type(value, struct gate_name);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} reasons SEC(".maps");
+#include "syncookie.h"
+#include "reqsk.h"
 
-/*
- * The events' rate limit: a one-second window shared by all CPUs, when it
- * began and how many events it sent. It lives in .bss, not in a pinned
- * map: it holds nothing worth keeping across a program swap, and the
- * tests reset it through the skeleton.
- */
-__u64 ev_window_ns;
-__u64 ev_sent;
-
-enum parse_result {
-	P_L4,		/* key filled: proto and ports known */
-	P_NO_PORTS,	/* IP, but a protocol without ports (ICMP, ESP, ...) */
-	P_NOT_IP,
-	P_MALFORMED,	/* truncated or inconsistent headers */
-	P_FRAG_TCP,	/* non-first fragment of TCP */
-	P_FRAG_OTHER,	/* non-first fragment of anything else */
-	P_UNCLASSIFIED,	/* more VLAN tags or IPv6 extension headers than we walk */
+/* What gate() tells its entry point to do with the frame. */
+enum gate_action {
+	GATE_DROP = 0,
+	GATE_PASS = 1,
+	GATE_TX = 2,		/* answer the SYN with a cookie SYN-ACK (sc_reply_*) */
 };
-
-struct pkt {
-	struct flow_key key;
-	__u8 tcp_flags;
-	__u8 ipv4;		/* the key's addresses are v4-mapped */
-};
-
-static __always_inline int proto_has_ports(__u8 proto)
-{
-	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP ||
-	       proto == IPPROTO_DCCP;
-}
-
-/* Reads ports (and TCP flags) at l4; the key's addresses are already set. */
-static __always_inline int parse_l4(void *l4, void *data_end, __u8 proto,
-				    struct pkt *p)
-{
-	if (!proto_has_ports(proto))
-		return P_NO_PORTS;
-	p->key.proto = proto;
-	if (proto == IPPROTO_TCP) {
-		struct tcphdr *th = l4;
-
-		if ((void *)(th + 1) > data_end)
-			return P_MALFORMED;
-		if (th->doff < 5 || l4 + th->doff * 4 > data_end)
-			return P_MALFORMED;
-		p->tcp_flags = ((__u8 *)th)[13];
-		p->key.sport = th->source;
-		p->key.dport = th->dest;
-		return P_L4;
-	}
-	/* UDP, UDP-Lite, SCTP and DCCP all start with the two ports. */
-	if (l4 + 4 > data_end)
-		return P_MALFORMED;
-	p->key.sport = ((__be16 *)l4)[0];
-	p->key.dport = ((__be16 *)l4)[1];
-	return P_L4;
-}
-
-static __always_inline int parse_ipv4(void *l3, void *data_end, struct pkt *p)
-{
-	struct iphdr *iph = l3;
-	__u16 frag;
-
-	if ((void *)(iph + 1) > data_end)
-		return P_MALFORMED;
-	if (iph->version != 4 || iph->ihl < 5 || l3 + iph->ihl * 4 > data_end)
-		return P_MALFORMED;
-	/* tot_len 0 is BIG TCP's GSO packet; otherwise it must hold the header. */
-	if (iph->tot_len && bpf_ntohs(iph->tot_len) < iph->ihl * 4)
-		return P_MALFORMED;
-
-	p->ipv4 = 1;
-	p->key.saddr[10] = 0xff;
-	p->key.saddr[11] = 0xff;
-	__builtin_memcpy(&p->key.saddr[12], &iph->saddr, 4);
-	p->key.daddr[10] = 0xff;
-	p->key.daddr[11] = 0xff;
-	__builtin_memcpy(&p->key.daddr[12], &iph->daddr, 4);
-
-	frag = bpf_ntohs(iph->frag_off);
-	if (frag & IP_OFFSET)
-		return iph->protocol == IPPROTO_TCP ? P_FRAG_TCP : P_FRAG_OTHER;
-	return parse_l4(l3 + iph->ihl * 4, data_end, iph->protocol, p);
-}
-
-static __always_inline int parse_ipv6(void *l3, void *data_end, struct pkt *p)
-{
-	struct ipv6hdr *ip6 = l3;
-	void *cur = ip6 + 1;
-	__u8 nexthdr;
-
-	if (cur > data_end)
-		return P_MALFORMED;
-	if (ip6->version != 6)
-		return P_MALFORMED;
-	__builtin_memcpy(p->key.saddr, &ip6->saddr, 16);
-	__builtin_memcpy(p->key.daddr, &ip6->daddr, 16);
-	nexthdr = ip6->nexthdr;
-
-	for (int i = 0; i < MAX_EXT_HDRS; i++) {
-		__u8 *ext = cur;
-
-		switch (nexthdr) {
-		case NEXTHDR_HOP:
-		case NEXTHDR_ROUTING:
-		case NEXTHDR_DEST:
-			if (cur + 8 > data_end)
-				return P_MALFORMED;
-			nexthdr = ext[0];
-			cur += (ext[1] + 1) * 8;
-			break;
-		case NEXTHDR_AUTH:
-			if (cur + 8 > data_end)
-				return P_MALFORMED;
-			nexthdr = ext[0];
-			cur += (ext[1] + 2) * 4;
-			break;
-		case NEXTHDR_FRAGMENT: {
-			struct frag_hdr *fh = cur;
-
-			if ((void *)(fh + 1) > data_end)
-				return P_MALFORMED;
-			nexthdr = fh->nexthdr;
-			if (bpf_ntohs(fh->frag_off) & ~0x7)
-				return nexthdr == IPPROTO_TCP ? P_FRAG_TCP
-							       : P_FRAG_OTHER;
-			cur += sizeof(*fh);
-			break;
-		}
-		default:
-			return parse_l4(cur, data_end, nexthdr, p);
-		}
-	}
-	switch (nexthdr) {
-	case NEXTHDR_HOP:
-	case NEXTHDR_ROUTING:
-	case NEXTHDR_DEST:
-	case NEXTHDR_AUTH:
-	case NEXTHDR_FRAGMENT:
-		return P_UNCLASSIFIED;
-	}
-	return parse_l4(cur, data_end, nexthdr, p);
-}
-
-/* Parses Ethernet with up to two VLAN tags, then IPv4 or IPv6. */
-static __always_inline int parse(void *data, void *data_end, struct pkt *p)
-{
-	struct ethhdr *eth = data;
-	void *cur = eth + 1;
-	__be16 proto;
-
-	if (cur > data_end)
-		return P_MALFORMED;
-	proto = eth->h_proto;
-	for (int i = 0; i < 2; i++) {
-		if (proto != bpf_htons(ETH_P_8021Q) &&
-		    proto != bpf_htons(ETH_P_8021AD))
-			break;
-		if (cur + 4 > data_end)
-			return P_MALFORMED;
-		proto = ((__be16 *)cur)[1];
-		cur += 4;
-	}
-	/*
-	 * A third tag: the host may stack VLAN devices that deep and deliver
-	 * the inner IP to TCP, so passing it as "not IP" would fail open.
-	 */
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
-		return P_UNCLASSIFIED;
-	if (proto == bpf_htons(ETH_P_IP))
-		return parse_ipv4(cur, data_end, p);
-	if (proto == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6(cur, data_end, p);
-	return P_NOT_IP;
-}
 
 static __always_inline __u32 port_role(__be16 port)
 {
@@ -462,13 +254,26 @@ static __always_inline __u32 pending_budget(struct pending_flow *pf,
  *                    in pending, within budget      pass-pending
  *                    in pending, over budget        drop-budget
  *                    source prefix penalized        drop-penalty
+ *     cookies not off, an ACK without SYN/RST/FIN:
+ *                    its cookie good, no token      drop-ratelimit
+ *                    its cookie good: new pending   syncookie-ok
+ *                    its cookie wrong or stale      syncookie-bad
  *                    anything else                  drop-unknown
  *   a bare SYN:      source denied by the operator  drop-denied
  *                    source prefix penalized        drop-penalty
  *                    allowlist on, source outside   drop-not-allowed
+ *     cookies on (or auto and flooded), not monitor:
+ *                    answered with a cookie SYN-ACK syncookie-sent
  *                    no token for the source        drop-ratelimit
  *                    in pending (a retransmission)  pass-pending / drop-budget
  *                    otherwise: new pending entry   pass-syn
+ *
+ * With cookies a SYN costs no map write and spends no token: a flood
+ * forged with a puller's address cannot drain the puller's bucket, and a
+ * random-source flood cannot fill pending. State is kept, and the token
+ * spent, only when the ACK proves the source got our SYN-ACK. A SYN that
+ * the fixed reply cannot answer (IPv4 options, IPv6 extension headers)
+ * takes the path without cookies.
  *
  * A penalty stops new connections only: a handshake already pending
  * finishes, so a failure cannot cut its source's other handshakes short
@@ -481,6 +286,29 @@ static __always_inline __u32 pending_budget(struct pending_flow *pf,
  * is never part of a verified one, skips verified and spends its token
  * before any tuple lookup: a SYN flood over the rate limit costs none.
  */
+/*
+ * An ACK on a flow the gate has no state for, from a source past the
+ * source checks: if it carries our cookie, the source answered our SYN-ACK,
+ * so it is real; its token is spent now and its pending entry made.
+ */
+static __always_inline __u32 cookie_ack(struct pkt *p, const struct gate_cfg *cfg,
+					__u64 now, const struct src_key *src, __u32 len)
+{
+	struct pending_flow np = { .first_seen_ns = now, .packets = 1, .bytes = len };
+	struct standing *st;
+	int opts = sc_check(&p->key, p->th, p->data_end, cfg, now);
+
+	if (opts < 0)
+		return CNT_DROP_SYNCOOKIE;
+	st = bpf_map_lookup_elem(&standing, src);
+	if (!syn_token(p, cfg, now, st && st->until_ns > now))
+		return CNT_DROP_RATELIMIT;
+	bpf_map_update_elem(&pending, &p->key, &np, BPF_ANY);
+	p->cookie_ok = 1;
+	p->cookie_opts = opts;
+	return CNT_SYNCOOKIE_OK;
+}
+
 static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 				      __u32 len)
 {
@@ -516,6 +344,9 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 		pen = bpf_map_lookup_elem(&penalty, &src);
 		if (pen && pen->until_ns > clock_ns(&now))
 			return CNT_DROP_PENALTY;
+		if (cfg->syncookies != GATE_SC_OFF &&
+		    (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) == TCP_ACK)
+			return cookie_ack(p, cfg, clock_ns(&now), &src, len);
 		return CNT_DROP_UNKNOWN;
 	}
 
@@ -527,6 +358,8 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 		return CNT_DROP_PENALTY;
 	if (outside_allowlist(p, cfg))
 		return CNT_DROP_NOT_ALLOWED;
+	if (p->simple && sc_active(cfg, clock_ns(&now)))
+		return CNT_SYNCOOKIE_SENT;
 	st = bpf_map_lookup_elem(&standing, &src);
 	if (!syn_token(p, cfg, clock_ns(&now), st && st->until_ns > now))
 		return CNT_DROP_RATELIMIT;
@@ -574,64 +407,23 @@ static __always_inline __u32 verdict(void *data, void *data_end, __u32 len,
 }
 
 /*
- * Sends one drop event, unless events_rate were sent in this second
- * already. Called after a drop verdict only, so passes never pay for it.
- * Under a flood the window is full after the first events_rate drops, and
- * from then on each drop reads the shared window without writing it: the
- * cache line stays shared instead of bouncing between CPUs. Two CPUs may
- * both open a new window or both take the last slot; the overshoot is a
- * few events, not a flood.
+ * Runs the verdict, counts it, and applies monitor mode. Returns what the
+ * entry point does with the frame (enum gate_action); p is the parsed
+ * packet, for a SYN-ACK to send or a cookie ACK to hand the kernel.
  */
-static __always_inline void drop_event(const struct pkt *p, __u32 rate, __u32 id,
-				       int monitor)
-{
-	struct gate_event *ev;
-	/*
-	 * The coarse clock (the last tick) is enough for a one-second window
-	 * and, in a VM, costs a fraction of a read of the clock source: a
-	 * flood over the cap pays only for it and one read of the window.
-	 */
-	__u64 now = bpf_ktime_get_coarse_ns();
-
-	if (now - ev_window_ns >= 1000000000ull) {
-		ev_window_ns = now;
-		ev_sent = 0;
-	} else if (ev_sent >= rate) {
-		return;
-	}
-	if (__sync_fetch_and_add(&ev_sent, 1) >= rate)
-		return;
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev)
-		return;		/* the ring is full: nobody reads it */
-	ev->time_ns = bpf_ktime_get_ns();
-	__builtin_memcpy(ev->saddr, p->key.saddr, 16);
-	ev->sport = p->key.sport;
-	ev->dport = p->key.dport;
-	ev->counter = id;
-	ev->flags = monitor ? GATE_EV_F_MONITOR : 0;
-	ev->proto = p->key.proto;
-	bpf_ringbuf_submit(ev, 0);
-}
-
-/*
- * Runs the verdict, counts it, and applies monitor mode. Returns 1 to pass,
- * 0 to drop.
- */
-static __always_inline int gate(void *data, void *data_end, __u32 len)
+static __always_inline int gate(void *data, void *data_end, __u32 len, struct pkt *p)
 {
 	const struct gate_cfg *cfg;
 	struct counter *c;
-	struct pkt p = {};
 	__u32 zero = 0, id;
 	int pass;
 
 	/* An array of one never misses; the check is for the verifier. */
 	cfg = bpf_map_lookup_elem(&gate_cfg, &zero);
 	if (!cfg)
-		return 0;
+		return GATE_DROP;
 
-	id = verdict(data, data_end, len, cfg, &p);
+	id = verdict(data, data_end, len, cfg, p);
 	pass = id < CNT_DROP_BASE;
 	if (!pass) {
 		int monitor = cfg->mode == GATE_MONITOR;
@@ -641,14 +433,16 @@ static __always_inline int gate(void *data, void *data_end, __u32 len)
 			pass = 1;
 		}
 		if (cfg->events_rate)
-			drop_event(&p, cfg->events_rate, id, monitor);
+			drop_event(p, cfg->events_rate, id, monitor);
 	}
 	c = bpf_map_lookup_elem(&stats, &id);
 	if (c) {
 		c->packets++;
 		c->bytes += len;
 	}
-	return pass;
+	if (id == CNT_SYNCOOKIE_SENT)
+		return GATE_TX;
+	return pass ? GATE_PASS : GATE_DROP;
 }
 
 SEC("xdp")
@@ -656,8 +450,12 @@ int gate_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt p = {};
+	int act = gate(data, data_end, data_end - data, &p);
 
-	return gate(data, data_end, data_end - data) ? XDP_PASS : XDP_DROP;
+	if (act == GATE_TX)
+		return sc_reply_xdp(ctx, &p.key, p.l3off, p.ipv4);
+	return act == GATE_PASS ? XDP_PASS : XDP_DROP;
 }
 
 SEC("tc")
@@ -665,6 +463,8 @@ int gate_tc(struct __sk_buff *skb)
 {
 	__u32 len = skb->len;
 	__u32 head = skb->data_end - skb->data;
+	struct pkt p = {};
+	int act;
 
 	/* Headers may sit past the linear part; pull enough to parse them. */
 	if (head < len && head < 256)
@@ -675,6 +475,10 @@ int gate_tc(struct __sk_buff *skb)
 	 * call, and the verifier rejects a load through a modified ctx pointer.
 	 */
 	asm volatile("" : "+r"(skb));
-	return gate((void *)(long)skb->data, (void *)(long)skb->data_end,
-		    len) ? TC_PASS : TC_DROP;
+	act = gate((void *)(long)skb->data, (void *)(long)skb->data_end, len, &p);
+	if (act == GATE_PASS)
+		return p.cookie_ok ? cookie_assign(skb, &p) : TC_PASS;
+	if (act == GATE_TX)
+		return sc_reply_tc(skb, &p.key, p.l3off, p.ipv4);
+	return TC_DROP;
 }

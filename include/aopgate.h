@@ -189,7 +189,38 @@ struct gate_cfg {
 	__u32 penalty_prefix4;		/* 1..32: the prefix a penalty covers */
 	__u32 penalty_prefix6;		/* 1..128 */
 	__u32 events_rate;		/* drop events per second; 0: none */
-	__u32 pad;
+	/* SYN cookies (bpf/syncookie.h); the key and readiness are attach's. */
+	__u32 syncookies;		/* enum gate_syncookies */
+	__u32 syncookie_ready;		/* attach: the kernel takes the gate's cookie ACKs */
+	__u32 syncookie_sysctl;		/* attach set tcp_syncookies: its old value + 1 */
+	__u64 syncookie_rate;		/* auto: GATE SYNs per second that turn cookies on */
+	__u64 syncookie_key[2];		/* SipHash key, random, written by attach */
+};
+
+enum gate_syncookies {
+	GATE_SC_OFF = 0,		/* SYNs go up to the kernel (pending at the SYN) */
+	GATE_SC_ON = 1,			/* every SYN that passes the source checks */
+	GATE_SC_AUTO = 2,		/* while GATE SYNs exceed syncookie_rate */
+};
+
+/*
+ * The mode the first attach picks where the kernel side is ready: on, so
+ * that a flood never has to win a race against a threshold first; the
+ * connection keeps its options, so it is as good as any.
+ */
+#define AOPGATE_DEF_SYNCOOKIES GATE_SC_ON
+/* Default auto threshold: all GATE ports together, every source. */
+#define AOPGATE_DEF_SYNCOOKIE_RATE 2000
+
+/*
+ * Global SYN load for syncookies auto (one entry, not pinned: it is the
+ * loaded program's): a one-second window's count, and until when cookies
+ * stay on once the rate was exceeded.
+ */
+struct syn_load {
+	__u64 window_ns;
+	__u64 count;
+	__u64 active_until_ns;
 };
 
 /*
@@ -202,7 +233,9 @@ struct gate_cfg {
 	X(PASS_OTHER, "pass-other")	/* no protected port involved */	\
 	X(PASS_VERIFIED, "pass-verified")					\
 	X(PASS_PENDING, "pass-pending")					\
-	X(PASS_SYN, "pass-syn")
+	X(PASS_SYN, "pass-syn")						\
+	X(SYNCOOKIE_SENT, "syncookie-sent") /* answered, not passed up */	\
+	X(SYNCOOKIE_OK, "syncookie-ok")
 
 #define AOPGATE_DROP_COUNTERS(X)					\
 	X(DROP_BACKEND, "drop-backend")					\
@@ -214,7 +247,8 @@ struct gate_cfg {
 	X(DROP_FRAGMENT, "drop-fragment")				\
 	X(DROP_MALFORMED, "drop-malformed")				\
 	X(DROP_NON_TCP, "drop-non-tcp")					\
-	X(DROP_DENIED, "drop-denied")
+	X(DROP_DENIED, "drop-denied")					\
+	X(DROP_SYNCOOKIE, "syncookie-bad")
 
 #define AOPGATE_CNT_ID(id, name) CNT_##id,
 #define AOPGATE_CNT_WOULD_ID(id, name) CNT_WOULD_##id,

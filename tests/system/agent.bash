@@ -115,10 +115,11 @@ agent_conf() {
 	EOC
 }
 
-# agent_up: attach the gate, start nginx and aopgated (config from
-# agent_conf, written first if absent), wait until it listens.
+# agent_up [MODE]: attach the gate (native XDP unless MODE says), start
+# nginx and aopgated (config from agent_conf, written first if absent),
+# wait until it listens.
 agent_up() {
-	gate_attach -m native
+	gate_attach -m "${1:-native}"
 	agent_files
 	origin_up
 	agent_start

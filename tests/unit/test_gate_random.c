@@ -3,9 +3,12 @@
  * A seeded, reproducible randomized property test of the gate. Tens of
  * thousands of frames (well-formed ones, their mutations and random bytes)
  * go through both entry points in enforce mode while some flows sit in
- * `verified` and `pending`. An oracle written here from the RFCs, sharing
- * nothing with the BPF parser, says what each frame is, and the properties
- * below must hold for every frame the program passes.
+ * `verified` and `pending`, with SYN cookies off and on. An oracle written
+ * here from the RFCs, sharing nothing with the BPF parser, says what each
+ * frame is, and the properties below must hold for every frame the program
+ * passes or answers. With cookies on, the ACKs of the SYNs the gate
+ * answered come back now and then, as they were sent or with their
+ * sequence numbers or flow changed.
  *
  * The seed is printed first; AOPGATE_SEED=<seed> replays a run exactly
  * (state is reseeded every 2500 frames, and nothing in it changes with
@@ -16,6 +19,7 @@
 #include "tap.h"
 #include "frame.h"
 #include "gatelab.h"
+#include "synack.h"
 
 #define SEC_NS	1000000000ull
 
@@ -84,6 +88,10 @@ struct view {
 	uint8_t proto, flags;
 	uint16_t sport, dport;
 	uint8_t src[16], dst[16];
+	int ipv6;
+	size_t l3off, l4off;	/* where the IP and L4 headers begin */
+	int simple;		/* IPv4 without options, IPv6 without extensions */
+	uint32_t seq, ack;	/* TCP, when the header is inside the frame */
 	const char *what;	/* a word on why it is what it is */
 };
 
@@ -107,6 +115,11 @@ static void oracle_l4(const uint8_t *f, size_t len, size_t off, uint8_t proto,
 	}
 	v->has_ports = 1;
 	v->tcp = proto == 6;
+	v->l4off = off;
+	if (v->tcp && off + 12 <= len) {
+		v->seq = sa_rd32(f + off + 4);
+		v->ack = sa_rd32(f + off + 8);
+	}
 	v->sport = f[off] << 8 | f[off + 1];
 	v->dport = f[off + 2] << 8 | f[off + 3];
 	if (v->tcp && off + 14 <= len) {
@@ -135,6 +148,7 @@ static void oracle(const uint8_t *f, size_t len, struct view *v)
 		type = f[off + 2] << 8 | f[off + 3];
 		off += 4;
 	}
+	v->l3off = off;
 	if (type == 0x0800) {
 		size_t ihl;
 
@@ -155,6 +169,7 @@ static void oracle(const uint8_t *f, size_t len, struct view *v)
 			v->what = "IPv4 later fragment";
 			return;
 		}
+		v->simple = ihl == 20;
 		oracle_l4(f, len, off + ihl, f[off + 9], v);
 		return;
 	}
@@ -165,6 +180,7 @@ static void oracle(const uint8_t *f, size_t len, struct view *v)
 			v->what = "not IPv6";
 			return;
 		}
+		v->ipv6 = 1;
 		memcpy(v->src, f + off + 8, 16);
 		memcpy(v->dst, f + off + 24, 16);
 		nh = f[off + 6];
@@ -203,6 +219,7 @@ static void oracle(const uint8_t *f, size_t len, struct view *v)
 				off += 8;
 				continue;
 			}
+			v->simple = n == 0;
 			oracle_l4(f, len, off, nh, v);
 			return;
 		}
@@ -277,6 +294,85 @@ static void random_spec(struct fspec *s)
 	}
 }
 
+/* ---- the SYNs the gate answered ---- */
+
+#define MAX_ISSUED 64
+
+/* A SYN the gate answered with a cookie, whose ACK may come back later. */
+static struct issued {
+	uint8_t f[FRAME_MAX + 128];
+	size_t len, l4off;
+	struct flow_key k;
+	uint32_t isn, cookie;
+} issued[MAX_ISSUED];
+static int n_issued;
+
+/* This phase's gate_cfg.syncookies: off or on. */
+static int cookies;
+
+static void issue(const uint8_t *f, size_t len, const struct view *v,
+		  const struct flow_key *k, uint32_t cookie)
+{
+	struct issued *is = &issued[n_issued < MAX_ISSUED ? n_issued++ : (int)below(MAX_ISSUED)];
+
+	memcpy(is->f, f, len);
+	is->len = len;
+	is->l4off = v->l4off;
+	is->k = *k;
+	is->isn = v->seq;
+	is->cookie = cookie;
+}
+
+/* Is the frame the oracle saw as v (flow k) the ACK, as its client sends
+ * it, of a SYN the gate answered: seq = ISN + 1, ack = cookie + 1? */
+static int acks_a_cookie(const struct view *v, const struct flow_key *k)
+{
+	if (!v->flags_known || (v->flags & (FR_SYN | FR_ACK | FR_RST | FR_FIN)) != FR_ACK)
+		return 0;
+	for (int i = 0; i < n_issued; i++)
+		if (!memcmp(&issued[i].k, k, sizeof(*k)) && v->seq == issued[i].isn + 1 &&
+		    v->ack == issued[i].cookie + 1)
+			return 1;
+	return 0;
+}
+
+/*
+ * The ACK of an answered SYN: half the time as its client sends it, else
+ * with one bit of its ack or seq flipped, from another source port, or
+ * carrying the cookie of another answered SYN.
+ */
+static size_t cookie_ack_frame(uint8_t *f, const char **how)
+{
+	const struct issued *is = &issued[below(n_issued)];
+	uint32_t seq = is->isn + 1, ack = is->cookie + 1;
+	uint8_t *th = f + is->l4off;
+
+	memcpy(f, is->f, is->len);
+	th[13] = chance(80) ? FR_ACK : FR_ACK | FR_PSH;
+	*how = "the ACK of a cookie";
+	switch (chance(50) ? 0 : 1 + below(4)) {
+	case 1:
+		ack ^= 1u << below(32);
+		*how = "the ACK of a cookie, one bit of its ack flipped";
+		break;
+	case 2:
+		seq ^= 1u << below(32);
+		*how = "the ACK of a cookie, one bit of its seq flipped";
+		break;
+	case 3:
+		th[1] ^= 1 + below(255);
+		*how = "the ACK of a cookie from another source port";
+		break;
+	case 4:
+		ack = issued[below(n_issued)].cookie + 1;
+		*how = "the ACK of a cookie carrying another answered SYN's cookie";
+		break;
+	}
+	sa_wr32(th + 4, seq);
+	sa_wr32(th + 8, ack);
+	return is->len;
+}
+
 /* Makes a frame in f; returns its length and names how it was made. */
 static size_t random_frame(uint8_t *f, const char **how)
 {
@@ -284,6 +380,8 @@ static size_t random_frame(uint8_t *f, const char **how)
 	size_t len;
 	uint32_t r = below(100);
 
+	if (cookies && n_issued && chance(8))
+		return cookie_ack_frame(f, how);
 	if (r < 8) {
 		/* Random bytes, often behind a plausible ethertype. */
 		static const uint16_t types[] = { 0x0800, 0x86dd, 0x8100, 0x88a8 };
@@ -351,7 +449,7 @@ static void bail(const char *what)
 }
 
 /* Clears the maps and seeds verified and pending flows and penalties. */
-static void seed_state(int allowlist)
+static void seed_state(int allowlist, int syncookies)
 {
 	struct gate_cfg c = lab_cfg_default();
 	__u64 now = lab_now();
@@ -365,6 +463,12 @@ static void seed_state(int allowlist)
 	c.syn_rate = 1;
 	c.syn_burst = 10;
 	c.flags = GATE_F_DENY | (allowlist ? GATE_F_ALLOWLIST : 0);
+	cookies = syncookies;
+	n_issued = 0;
+	c.syncookies = syncookies ? GATE_SC_ON : GATE_SC_OFF;
+	c.syncookie_ready = 1;
+	c.syncookie_key[0] = rnd();
+	c.syncookie_key[1] = rnd();
 	if (lab_reset(&lab) || lab_set_cfg(&lab, &c))
 		bail("resetting the gate");
 	for (int i = 0; i < 24; i++) {
@@ -419,6 +523,9 @@ enum prop {
 	PR_DENY,	/* an operator-denied source passes to a GATE port only on verified flows */
 	PR_ALLOW,	/* with the allowlist on, outsiders pass to a GATE port only on verified flows */
 	PR_COUNTER,	/* exactly one counter moves, by one packet, matching the verdict */
+	PR_ANSWER,	/* only a SYN past the source checks is answered, well-formed, statelessly */
+	PR_COOKIE_SYN,	/* with cookies on, no bare SYN with a plain IP header goes up */
+	PR_COOKIE_ACK,	/* the ACK of an answered SYN makes it pending */
 	PR_N,
 };
 
@@ -430,6 +537,10 @@ static const char *const prop_name[PR_N] = {
 	"frames from an operator-denied source to a GATE port pass only on verified flows",
 	"with the allowlist on, frames from outside it to a GATE port pass only on verified flows",
 	"every frame moves exactly one counter by one packet, and the counter's kind matches the verdict",
+	"only a bare SYN to a GATE port from a source past deny, penalty and allowlist is answered, with cookies on; "
+	"the answer is a well-formed SYN-ACK and leaves pending and the source's bucket untouched",
+	"with cookies on, no bare SYN without IPv4 options or IPv6 extensions is passed up",
+	"the ACK of an answered SYN, as its client sends it, makes the flow pending (syncookie-ok) unless the source is out of tokens",
 };
 
 static struct {
@@ -456,6 +567,41 @@ violate(enum prop p, int ep, const uint8_t *f, size_t len, const char *fmt, ...)
 			      i % 16 ? " " : "\n#   ", f[i]);
 }
 
+/* A syn_rl bucket's bytes, or all 0xff when the source has none. */
+static void bucket(const struct src_key *sk, __u8 val[sizeof(struct syn_bucket)])
+{
+	if (bpf_map_lookup_elem(lab.syn_rl, sk, val))
+		memset(val, 0xff, sizeof(struct syn_bucket));
+}
+
+enum { V_DROP, V_PASS, V_ANSWER };
+
+/*
+ * Runs the frame once through entry point ep; out gets the frame after.
+ * verdict: V_DROP, V_PASS, V_ANSWER (sent back where it came from: XDP_TX,
+ * or a tc redirect), or -1 for a return code the gate must never give.
+ * 0, or a negative errno when the kernel refuses the frame.
+ */
+static int run_frame(int ep, const uint8_t *f, size_t len, uint8_t *out, size_t out_max,
+		     size_t *out_len, int *verdict)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = len,
+		    .data_out = out, .data_size_out = out_max, .repeat = 1);
+	int rc;
+
+	if (bpf_prog_test_run_opts(lab.prog[ep], &o))
+		return errno ? -errno : -EIO;
+	*out_len = o.data_size_out;
+	rc = o.retval;
+	if (ep == LAB_XDP)
+		*verdict = rc == XDP_PASS ? V_PASS : rc == XDP_DROP ? V_DROP :
+			   rc == XDP_TX ? V_ANSWER : -1;
+	else	/* TC_ACT_UNSPEC or _OK, _SHOT, _REDIRECT */
+		*verdict = rc == LAB_TC_PASS || rc == 0 ? V_PASS : rc == LAB_TC_DROP ? V_DROP :
+			   rc == 7 ? V_ANSWER : -1;
+	return 0;
+}
+
 static int in_lpm(int fd, const uint8_t src[16])
 {
 	struct allow_key k = { .prefixlen = 128 };
@@ -473,7 +619,7 @@ int main(void)
 	uint64_t seed;
 	struct lab_stats before, after;
 	int allowlist = 0;
-	uint8_t f[FRAME_MAX + 128];
+	uint8_t f[FRAME_MAX + 128], out[FRAME_MAX + 256];
 
 	seed = env ? strtoull(env, NULL, 0) : (uint64_t)lab_now() ^ (uint64_t)getpid() << 32;
 	rng_state = seed;
@@ -485,7 +631,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
 		if (lab_set_port(&lab, roles[i].port, roles[i].role))
 			bail("writing ports");
-	seed_state(allowlist);
+	seed_state(allowlist, 0);
 	if (lab_stats(&lab, &before))
 		bail("reading stats");
 
@@ -497,15 +643,18 @@ int main(void)
 		struct src_key sk;
 		int ep = below(LAB_N_ENTRIES), verdict = -1, err;
 		int was_pending = 0, was_verified = 0, was_penalized = 0, was_allowed = 1;
-		int was_denied = 0;
+		int was_denied = 0, passed, bare_syn;
+		size_t out_len = 0;
+		__u8 bucket_before[sizeof(struct syn_bucket)], bucket_after[sizeof(struct syn_bucket)];
 		uint32_t role;
 		__u32 moved = CNT_MAX;
 		int n_moved = 0, bad_move = 0;
 
-		/* Fresh flows now and then, alternating allowlist off and on. */
+		/* Fresh flows now and then; the allowlist and cookies take
+		 * turns off and on. */
 		if (i && i % 2500 == 0) {
-			allowlist = !allowlist;
-			seed_state(allowlist);
+			allowlist = (i / 2500) & 1;
+			seed_state(allowlist, (i / 2500) & 2);
 			if (lab_stats(&lab, &before))
 				bail("reading stats");
 		}
@@ -528,9 +677,10 @@ int main(void)
 			was_penalized = in_map(lab.penalty, &sk);
 			was_allowed = !allowlist || in_lpm(lab.allow_src, v.src);
 			was_denied = in_lpm(lab.deny, v.src);
+			bucket(&sk, bucket_before);
 		}
 
-		err = lab_run(&lab, ep, f, len, &verdict);
+		err = run_frame(ep, f, len, out, sizeof(out), &out_len, &verdict);
 		if (err == -EINVAL) {
 			refused++;
 			continue;
@@ -554,12 +704,39 @@ int main(void)
 		}
 		before = after;
 		props[PR_COUNTER].checked++;
-		if (n_moved != 1 || bad_move || verdict != lab_cnt_passes(moved))
+		if (n_moved != 1 || bad_move ||
+		    verdict != (moved == CNT_SYNCOOKIE_SENT ? V_ANSWER : lab_cnt_passes(moved)))
 			violate(PR_COUNTER, ep, f, len, "%s; verdict %d, %d counters moved, last %s",
 				how, verdict, n_moved, lab_cnt_name(moved));
 		if (n_moved == 1)
 			hits[moved]++;
 
+		passed = verdict == V_PASS || verdict < 0;
+		bare_syn = v.flags_known && (v.flags & (FR_SYN | FR_ACK | FR_RST | FR_FIN)) == FR_SYN;
+		if (verdict == V_ANSWER) {
+			const char *why = NULL;
+
+			props[PR_ANSWER].checked++;
+			if (!cookies || role != PORT_GATE || !v.tcp || !bare_syn)
+				why = "not a bare SYN to a GATE port with cookies on";
+			else if (was_denied || was_penalized || !was_allowed)
+				why = "the source is denied, penalized or outside the allowlist";
+			else if (!v.simple)
+				why = "IPv4 options or IPv6 extensions answered";
+			else if ((why = synack_why(f, out, out_len, v.l3off, v.ipv6)))
+				;
+			else if (!was_pending && in_map(lab.pending, &k))
+				why = "a pending entry was made";
+			else if (bucket(&sk, bucket_after), memcmp(bucket_before, bucket_after,
+								    sizeof(bucket_after)))
+				why = "the source's syn_rl bucket changed";
+			if (why)
+				violate(PR_ANSWER, ep, f, len, "%s; answered: %s; counted %s", how, why,
+					lab_cnt_name(moved));
+			else
+				issue(f, len, &v, &k, sa_rd32(out + v.l4off + 4));
+			continue;
+		}
 		if (!v.has_ports || role == PORT_NONE)
 			continue;
 		if (role == PORT_BACKEND) {
@@ -577,30 +754,41 @@ int main(void)
 			continue;
 		}
 		props[PR_GATE_TCP].checked++;
-		if (verdict != 0 && !was_verified && !was_pending &&
-		    !(v.flags_known && (v.flags & (FR_SYN | FR_ACK | FR_RST | FR_FIN)) == FR_SYN))
+		if (passed && !was_verified && !was_pending && !bare_syn &&
+		    !(moved == CNT_SYNCOOKIE_OK && acks_a_cookie(&v, &k)))
 			violate(PR_GATE_TCP, ep, f, len,
 				"%s; oracle: TCP %u -> %u flags %s0x%02x, not pending, not verified; counted %s",
 				how, v.sport, v.dport, v.flags_known ? "" : "unknown ", v.flags,
 				lab_cnt_name(moved));
+		if (cookies && bare_syn && v.simple) {
+			props[PR_COOKIE_SYN].checked++;
+			if (passed)
+				violate(PR_COOKIE_SYN, ep, f, len, "%s; a SYN went up with cookies on; "
+					"counted %s", how, lab_cnt_name(moved));
+		}
+		if (cookies && !was_verified && !was_pending && acks_a_cookie(&v, &k)) {
+			props[PR_COOKIE_ACK].checked++;
+			if (!(moved == CNT_SYNCOOKIE_OK && passed && in_map(lab.pending, &k)) &&
+			    moved != CNT_DROP_RATELIMIT)
+				violate(PR_COOKIE_ACK, ep, f, len, "%s; verdict %d, counted %s, %s",
+					how, verdict, lab_cnt_name(moved),
+					in_map(lab.pending, &k) ? "pending" : "not pending");
+		}
 		if (was_penalized) {
-			int bare_syn = v.flags_known &&
-				       (v.flags & (FR_SYN | FR_ACK | FR_RST | FR_FIN)) == FR_SYN;
-
 			props[PR_PENALTY].checked++;
-			if (verdict != 0 && !was_verified && !(was_pending && !bare_syn))
+			if (passed && !was_verified && !(was_pending && !bare_syn))
 				violate(PR_PENALTY, ep, f, len, "%s; penalized source passed; counted %s",
 					how, lab_cnt_name(moved));
 		}
 		if (was_denied) {
 			props[PR_DENY].checked++;
-			if (verdict != 0 && !was_verified)
+			if (passed && !was_verified)
 				violate(PR_DENY, ep, f, len, "%s; denied source passed; counted %s",
 					how, lab_cnt_name(moved));
 		}
 		if (!was_allowed) {
 			props[PR_ALLOW].checked++;
-			if (verdict != 0 && !was_verified)
+			if (passed && !was_verified)
 				violate(PR_ALLOW, ep, f, len, "%s; source outside the allowlist passed; counted %s",
 					how, lab_cnt_name(moved));
 		}
@@ -626,7 +814,8 @@ int main(void)
 			CNT_PASS_OTHER, CNT_PASS_VERIFIED, CNT_PASS_PENDING, CNT_PASS_SYN,
 			CNT_DROP_BACKEND, CNT_DROP_PENALTY, CNT_DROP_NOT_ALLOWED, CNT_DROP_BUDGET,
 			CNT_DROP_RATELIMIT, CNT_DROP_UNKNOWN, CNT_DROP_FRAGMENT,
-			CNT_DROP_MALFORMED, CNT_DROP_NON_TCP,
+			CNT_DROP_MALFORMED, CNT_DROP_NON_TCP, CNT_SYNCOOKIE_SENT,
+			CNT_SYNCOOKIE_OK, CNT_DROP_SYNCOOKIE,
 		};
 		int missing = 0;
 

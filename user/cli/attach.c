@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "attach.h"
@@ -151,6 +153,95 @@ static int write_ports(struct gatemap *gm, const struct attach_opts *o)
 	return 0;
 }
 
+#define SYSCTL_SYNCOOKIES "/proc/sys/net/ipv4/tcp_syncookies"
+
+/* net.ipv4.tcp_syncookies of this namespace (it covers IPv6 too), or -1. */
+static int syncookies_sysctl(void)
+{
+	FILE *f = fopen(SYSCTL_SYNCOOKIES, "r");
+	int v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static int syncookies_sysctl_set(int v)
+{
+	FILE *f = fopen(SYSCTL_SYNCOOKIES, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%d\n", v) < 0;
+	return fclose(f) || ret ? -1 : 0;
+}
+
+const char *attach_syncookies_why(bool tc)
+{
+	struct btf *vmlinux;
+	bool kfunc;
+
+	if (!tc)
+		return "an XDP attachment: the kernel takes the gate's cookie ACKs only "
+		       "from tc (attach -m tc)";
+	vmlinux = btf__load_vmlinux_btf();
+	kfunc = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_sk_assign_tcp_reqsk",
+						  BTF_KIND_FUNC) > 0;
+	btf__free(vmlinux);
+	if (!kfunc)
+		return "the kernel has no bpf_sk_assign_tcp_reqsk (Linux 6.9+ with SYN cookies)";
+	return NULL;
+}
+
+/*
+ * SYN cookies: the key (random, once), whether the kernel side is ready
+ * for this attachment, and the mode: on where ready unless the operator
+ * chose otherwise, off where not. XDP cannot hand the kernel a request
+ * socket, and a cookie ACK it let up would be reset by the listener, so
+ * an XDP attachment keeps cookies off and says so. The kernel hands a cookie ACK to the
+ * request socket the gate assigned only while net.ipv4.tcp_syncookies is
+ * not 0, so attach sets it to 1 then, and detach puts it back.
+ */
+static void configure_syncookies(const struct attach_opts *o, struct gate_cfg *cfg, bool first)
+{
+	const char *why = attach_syncookies_why(o->mode == ATTACH_TC);
+	int sysctl;
+
+	if (!cfg->syncookie_key[0] && !cfg->syncookie_key[1] &&
+	    getrandom(cfg->syncookie_key, sizeof(cfg->syncookie_key), 0) !=
+		    sizeof(cfg->syncookie_key))
+		why = "no random key (getrandom failed)";
+	if (!why) {
+		sysctl = syncookies_sysctl();
+		if (sysctl == 0) {
+			if (syncookies_sysctl_set(1))
+				why = "net.ipv4.tcp_syncookies is 0 and cannot be set to 1";
+			else
+				cfg->syncookie_sysctl = 0 + 1;
+		} else if (sysctl < 0) {
+			why = "net.ipv4.tcp_syncookies cannot be read";
+		}
+	}
+	cfg->syncookie_ready = !why;
+	if (why) {
+		cfg->syncookies = GATE_SC_OFF;
+		printf("syncookies: off: %s\n", why);
+		return;
+	}
+	if (first)
+		cfg->syncookies = AOPGATE_DEF_SYNCOOKIES;
+	printf("syncookies: %s: %s; kernel side ready (tc, bpf_sk_assign_tcp_reqsk, "
+	       "net.ipv4.tcp_syncookies=%d%s)\n",
+	       cfg->syncookies == GATE_SC_ON ? "on" :
+	       cfg->syncookies == GATE_SC_AUTO ? "auto" : "off",
+	       first ? "the default" : "as set before (aopgate set syncookies)",
+	       syncookies_sysctl(), cfg->syncookie_sysctl ? ", set by attach" : "");
+}
+
 /* Writes defaults on first attach, then what the options ask for. */
 static int configure(const struct attach_opts *o, bool first)
 {
@@ -178,6 +269,7 @@ static int configure(const struct attach_opts *o, bool first)
 	}
 	if (o->gate_mode >= 0)
 		cfg.mode = o->gate_mode;
+	configure_syncookies(o, &cfg, first);
 	if (gatemap_write_cfg(gm, &cfg)) {
 		cli_err("cannot write gate_cfg: %s", strerror(errno));
 		goto out;
@@ -446,6 +538,30 @@ int attach_list(const char *pin_root, struct attachment *out, int max)
 	return n;
 }
 
+/* Puts back the tcp_syncookies that attach changed, once nothing is attached. */
+static void syncookies_restore(const char *pin_root)
+{
+	struct gatemap *gm;
+	struct gate_cfg cfg;
+	char err[256];
+
+	gm = gatemap_open(pin_root, err, sizeof(err));
+	if (!gm)
+		return;
+	if (!gatemap_read_cfg(gm, &cfg) && cfg.syncookie_sysctl) {
+		if (syncookies_sysctl_set(cfg.syncookie_sysctl - 1))
+			cli_err("cannot restore net.ipv4.tcp_syncookies to %u: %s",
+				cfg.syncookie_sysctl - 1, strerror(errno));
+		else
+			printf("net.ipv4.tcp_syncookies restored to %u\n", cfg.syncookie_sysctl - 1);
+		cfg.syncookie_sysctl = 0;
+		cfg.syncookie_ready = 0;
+		cfg.syncookies = GATE_SC_OFF;
+		gatemap_write_cfg(gm, &cfg);
+	}
+	gatemap_close(gm);
+}
+
 int detach_run(const char *ifname, const char *pin_root, bool purge)
 {
 	struct attachment others[64];
@@ -468,6 +584,8 @@ int detach_run(const char *ifname, const char *pin_root, bool purge)
 	close(fd);
 	unlink(path);
 	printf("detached from %s\n", ifname);
+	if (attach_list(pin_root, others, 64) == 0)
+		syncookies_restore(pin_root);
 	if (!purge)
 		return 0;
 

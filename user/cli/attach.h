@@ -55,6 +55,12 @@ int pinroot_prepare(const char *dir, bool create);
 int attach_run(const struct attach_opts *opts);
 
 /*
+ * attach_syncookies_why(tc): why the kernel cannot take the gate's cookie
+ * ACKs for an attachment at tc (tc true) or XDP; NULL when it can.
+ */
+const char *attach_syncookies_why(bool tc);
+
+/*
  * detach_run(ifname, pin_root, purge): removes the gate from ifname; purge
  * also removes the map pins once no interface uses them. 0, or -1 after
  * printing why.

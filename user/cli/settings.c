@@ -14,6 +14,11 @@ enum kind {
 	K_U64,
 	K_DURATION,	/* __u64 ns */
 	K_FLAG,		/* a bit of flags */
+	K_COOKIES,	/* __u32 enum gate_syncookies */
+};
+
+static const char *const cookie_modes[] = {
+	[GATE_SC_OFF] = "off", [GATE_SC_ON] = "on", [GATE_SC_AUTO] = "auto",
 };
 
 struct setting {
@@ -55,6 +60,10 @@ static const struct setting table[] = {
 	  "drop GATE traffic from sources outside allow_src" },
 	{ "frag_pass", K_FLAG, F(flags), GATE_F_FRAG_PASS, 0, 0, 0,
 	  "pass TCP fragments and over-long IPv6 extension chains" },
+	{ "syncookies", K_COOKIES, F(syncookies), 0, 0, 0, AOPGATE_DEF_SYNCOOKIES,
+	  "answer SYNs with SYN cookies (attach -m tc, Linux 6.9+; status: syncookie_ready)" },
+	{ "syncookie_rate", K_U64, F(syncookie_rate), 0, 1, 1000000000,
+	  AOPGATE_DEF_SYNCOOKIE_RATE, "auto: GATE SYNs per second that turn cookies on" },
 };
 
 #define N_SETTINGS (sizeof(table) / sizeof(table[0]))
@@ -71,6 +80,7 @@ static uint64_t get(const struct gate_cfg *cfg, const struct setting *s)
 	switch (s->kind) {
 	case K_MODE:
 	case K_U32:
+	case K_COOKIES:
 		return *(const __u32 *)p;
 	case K_FLAG:
 		return !!(*(const __u32 *)p & s->flag);
@@ -86,6 +96,7 @@ static void put(struct gate_cfg *cfg, const struct setting *s, uint64_t v)
 	switch (s->kind) {
 	case K_MODE:
 	case K_U32:
+	case K_COOKIES:
 		*u32 = v;
 		break;
 	case K_FLAG:
@@ -103,6 +114,8 @@ static const char *values(const struct setting *s, char *buf, size_t len)
 		return "monitor|enforce";
 	case K_FLAG:
 		return "on|off";
+	case K_COOKIES:
+		return "off|on|auto";
 	case K_DURATION:
 		return "DURATION";
 	default:
@@ -119,6 +132,8 @@ static const char *format(const struct setting *s, uint64_t v, char *buf, size_t
 		return v == GATE_MONITOR ? "monitor" : "enforce";
 	case K_FLAG:
 		return v ? "on" : "off";
+	case K_COOKIES:
+		return v <= GATE_SC_AUTO ? cookie_modes[v] : "?";
 	case K_DURATION:
 		return duration_str(v, buf, len);
 	default:
@@ -142,6 +157,14 @@ static int parse(const struct setting *s, const char *val, uint64_t *v)
 			return -1;
 		*v = on;
 		return 0;
+	case K_COOKIES:
+		for (uint64_t i = 0; i <= GATE_SC_AUTO; i++) {
+			if (!strcmp(val, cookie_modes[i])) {
+				*v = i;
+				return 0;
+			}
+		}
+		return -1;
 	case K_DURATION:
 		return duration_parse(val, v) || *v < s->min ? -1 : 0;
 	default:
@@ -164,6 +187,12 @@ int settings_set(struct gate_cfg *cfg, const char *name, const char *value,
 			snprintf(err, errlen, "%s is %s, not '%s'", s->name,
 				 s->kind == K_DURATION ? "a duration like 500ms, 15s or 1m"
 						       : values(s, vb, sizeof(vb)), value);
+			return -1;
+		}
+		/* Without the kernel side, a cookie ACK would be reset. */
+		if (s->kind == K_COOKIES && v != GATE_SC_OFF && !cfg->syncookie_ready) {
+			snprintf(err, errlen, "syncookies need the kernel side, which is not ready "
+				 "(attach -m tc on Linux 6.9+; aopgate status says why)");
 			return -1;
 		}
 		put(cfg, s, v);
@@ -196,7 +225,7 @@ void settings_show(FILE *f, const struct gate_cfg *cfg, bool json)
 			s->kind == K_DURATION ? "_ns" : "");
 		if (s->kind == K_FLAG)
 			fputs(v ? "true" : "false", f);
-		else if (s->kind == K_MODE)
+		else if (s->kind == K_MODE || s->kind == K_COOKIES)
 			fprintf(f, "\"%s\"", format(s, v, buf, sizeof(buf)));
 		else
 			fprintf(f, "%llu", (unsigned long long)v);

@@ -109,7 +109,8 @@ int show_status(const char *pin_root, bool json)
 		print_ports(gm, PORT_BACKEND, true);
 		printf("], \"config\": {");
 		settings_show(stdout, &cfg, true);
-		printf("}, \"maps\": {");
+		printf("}, \"syncookie_ready\": %s, \"maps\": {",
+		       cfg.syncookie_ready ? "true" : "false");
 		for (i = 0; i < (int)(sizeof(fill) / sizeof(fill[0])); i++)
 			printf("%s\"%s\": {\"entries\": %u, \"max_entries\": %u}",
 			       i ? ", " : "", gatemap_name(fill[i]),
@@ -137,6 +138,9 @@ int show_status(const char *pin_root, bool json)
 	print_ports(gm, PORT_BACKEND, false);
 	printf("\n\n%-16s %s\n", "setting", "value");
 	settings_show(stdout, &cfg, false);
+	/* Whether the kernel takes the gate's cookie ACKs, as attach found. */
+	printf("%-16s %s\n", "syncookie_ready",
+	       cfg.syncookie_ready ? "yes" : "no (attach says why)");
 	printf("\n%-12s %10s %10s\n", "map", "entries", "max");
 	for (i = 0; i < (int)(sizeof(fill) / sizeof(fill[0])); i++)
 		printf("%-12s %10u %10u\n", gatemap_name(fill[i]),

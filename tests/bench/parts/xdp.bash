@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Part 1: the gate's cost per packet for every verdict path, IPv4 and
 # IPv6, next to an empty XDP program and xdp-filter with a port rule, and
-# the verified fast path with 1k, 100k and 1M flows in the map
+# the verified fast path with 1k, 100k and 1M flows in the map, and a
+# spoofed SYN flood from random sources with SYN cookies off and on
 # (tests/bench/xdp_cost.c does the measuring and prints the tables).
 
 part_xdp() {

@@ -1,0 +1,107 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# SYN cookies answered by the gate at tc, where they are on by default:
+# real clients (curl, and curl with its certificate through the agent)
+# connect through the cookie path with their TCP options kept, and spoofed
+# SYN floods (hping3 in the client ns, forging sources, bounded in count
+# and time) neither stop a puller nor fill pending.
+
+load agent
+
+setup_file() {
+	export PKI=$BATS_FILE_TMPDIR/pki
+	pki_make "$PKI"
+}
+
+setup() {
+	lab_up
+	dd if=/dev/zero of="$LAB_DIR/blob" bs=1M count=4 status=none
+}
+
+teardown() { lab_down; }
+
+# origin_http: a plain HTTP server on 443 in the origin ns serving $LAB_DIR.
+origin_http() {
+	spawn http "$LAB_O" timeout 120 python3 -m http.server 443 --bind :: --directory "$LAB_DIR"
+	wait_port 443
+}
+
+# cookies_on: attach at tc, where attach finds the kernel side ready and
+# turns syncookies on by itself.
+cookies_on() {
+	run gate_attach -m tc
+	assert_success
+	assert_output --partial "syncookies: on: the default; kernel side ready"
+}
+
+# pulls N: N one-request pulls of the blob's first KB from the client ns;
+# prints how many succeeded.
+pulls() {
+	local ok=0
+	for _ in $(seq "$1"); do
+		in_client curl -s -o /dev/null -m 3 -r 0-1023 "http://$ORIGIN4:443/blob" && ok=$((ok + 1))
+	done
+	echo "$ok"
+}
+
+@test "a curl client connects through the cookie path and its transfer keeps window scaling" {
+	origin_http
+	cookies_on
+	spawn curl "$LAB_C" timeout 20 curl -sS -o /dev/null --limit-rate 100k "http://$ORIGIN4:443/blob"
+	local out=
+	# 4 MB at 100 KB/s: the connection lives long enough to be looked at.
+	for _ in $(seq 100); do
+		out=$(in_origin ss -Htin state established "sport = :443")
+		[[ $out == *wscale* ]] && break
+		sleep 0.1
+	done
+	echo "$out"
+	# wscale:SND,RCV: the client's scale, and the 7 the cookie announced.
+	[[ $out =~ wscale:[0-9]+,7 ]] || fail "no window scaling on the origin's socket: $out; $(gate status | grep -E "syncookie|pass-|drop-")"
+	[ "$(counter syncookie-sent)" -ge 1 ]
+	[ "$(counter syncookie-ok)" -ge 1 ]
+	[ "$(counter pass-syn)" -eq 0 ]
+}
+
+@test "a flood forged with the puller's address does not stop the puller" {
+	origin_http
+	cookies_on
+	# 20,000 SYNs at most, 10 s at most, all with the puller's source.
+	spawn flood "$LAB_C" timeout 10 hping3 -q -S -p 443 -a "$CLIENT4" -i u200 -c 20000 "$ORIGIN4"
+	local ok
+	ok=$(pulls 100)
+	lab_stop "$LAB_SPAWNED"
+	echo "pulls: $ok/100, syncookie-sent $(counter syncookie-sent)"
+	[ "$ok" -ge 99 ]
+	[ "$(counter syncookie-sent)" -ge 1000 ]
+	[ "$(counter drop-ratelimit)" -eq 0 ]
+}
+
+@test "a random-source SYN flood leaves pending empty and a new puller still connects" {
+	origin_http
+	cookies_on
+	# 20,000 SYNs at most, 10 s at most, every one from another address.
+	in_client timeout 10 hping3 -q -S -p 443 --rand-source -i u100 -c 20000 "$ORIGIN4" || true
+	local pend
+	pend=$(gate status --json | jq -r '.maps.pending.entries')
+	echo "pending after the flood: $pend, syncookie-sent $(counter syncookie-sent)"
+	[ "$pend" -eq 0 ]
+	[ "$(counter syncookie-sent)" -ge 1000 ]
+	[ "$(pulls 3)" -eq 3 ]
+	[ "$(gate status --json | jq -r '.maps.pending.entries')" -ge 1 ]
+}
+
+@test "a client with its certificate gets the origin's answer through the agent over a tc gate with cookies on" {
+	agent_up tc
+	gate status | grep -E "^syncookies +on"
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+	run fetch edge1 --v6
+	assert_success
+	assert_output "hello $CLIENT6"
+	echo "syncookie-ok $(counter syncookie-ok), pass-verified $(counter pass-verified)"
+	[ "$(counter syncookie-ok)" -ge 2 ]
+	[ "$(counter pass-syn)" -eq 0 ]
+	[ "$(counter pass-verified)" -ge 1 ]
+}

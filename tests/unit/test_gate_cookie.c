@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * SYN cookies, packet by packet, at both entry points, IPv4 and IPv6,
+ * untagged, 802.1Q and QinQ: a SYN comes back as a well-formed SYN-ACK
+ * (XDP_TX, or a tc redirect) and leaves no state; the ACK carrying its
+ * cookie makes the pending entry; a wrong or stale cookie does not. The
+ * cookie is recomputed here from its definition in bpf/syncookie.h, so a
+ * stale one can be made without waiting two minutes.
+ */
+#include "gatecheck.h"
+
+#define XDP_TX_RC	3
+#define TC_REDIRECT_RC	7
+#define ISN		0x11223344u	/* frame.h's sequence number */
+
+static const __u64 key[2] = { 0x0123456789abcdefull, 0xfedcba9876543210ull };
+
+#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define ROUND						\
+	do {						\
+		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;	\
+		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;	\
+		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+	} while (0)
+
+/* SipHash-2-4 of 48 bytes, as sc_siphash(). */
+static __u64 siphash48(const __u64 m[6])
+{
+	__u64 v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
+	__u64 v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
+	__u64 b = 48ull << 56;
+
+	for (int i = 0; i < 6; i++) {
+		v3 ^= m[i];
+		ROUND;
+		ROUND;
+		v0 ^= m[i];
+	}
+	v3 ^= b;
+	ROUND;
+	ROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	ROUND;
+	ROUND;
+	ROUND;
+	ROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* The cookie of flow k's SYN with ISN isn in the 64 s slot, as sc_cookie(). */
+static __u32 cookie_for(const struct flow_key *k, __u32 isn, __u64 slot, __u32 opts)
+{
+	__u64 m[6];
+
+	memcpy(m, k->saddr, 32);
+	m[4] = (__u64)ntohs(k->sport) | (__u64)ntohs(k->dport) << 16 | (__u64)isn << 32;
+	m[5] = (slot & 0xffffffffull) | (__u64)opts << 32;
+	return ((__u32)siphash48(m) >> 9) << 9 | (slot & 3) << 7 | opts;
+}
+
+static __u64 slot_now(void)
+{
+	return lab_now() >> 36;
+}
+
+static void cookies_on(void)
+{
+	struct gate_cfg c = lab_cfg_default();
+
+	c.syncookies = GATE_SC_ON;
+	c.syncookie_ready = 1;
+	memcpy(c.syncookie_key, key, sizeof(key));
+	fresh(&c);
+}
+
+static size_t l3off(const struct variant *v)
+{
+	return 14 + 4 * v->vlans;
+}
+
+static size_t l4off(const struct variant *v)
+{
+	return l3off(v) + (v->ipv6 ? 40 : 20);
+}
+
+static __u32 rd32(const uint8_t *p)
+{
+	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
+}
+
+static void wr32(uint8_t *p, __u32 v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+/* One's-complement sum of the pseudo header and the TCP segment at l4. */
+static int tcp_csum_ok(const struct variant *v, const uint8_t *f, size_t len)
+{
+	uint8_t buf[FRAME_MAX];
+	const uint8_t *l3 = f + l3off(v), *l4 = f + l4off(v);
+	size_t tl = len - l4off(v), n = 0;
+
+	if (v->ipv6) {
+		memcpy(buf, l3 + 8, 32);
+		n = 32;
+		memset(buf + n, 0, 4);
+		buf[n + 2] = tl >> 8;
+		buf[n + 3] = tl;
+		memset(buf + n + 4, 0, 3);
+		buf[n + 7] = FR_PROTO_TCP;
+		n += 8;
+	} else {
+		memcpy(buf, l3 + 12, 8);
+		buf[8] = 0;
+		buf[9] = FR_PROTO_TCP;
+		buf[10] = tl >> 8;
+		buf[11] = tl;
+		n = 12;
+	}
+	memcpy(buf + n, l4, tl);
+	return fr_csum(buf, n + tl) == 0;
+}
+
+/* Runs frame f through the variant's entry point; out gets the frame after. */
+static int run_out(const struct variant *v, const uint8_t *f, size_t len,
+		   uint8_t *out, __u32 *out_len, __u32 *rc)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = len,
+		    .data_out = out, .data_size_out = FRAME_MAX, .repeat = 1);
+
+	if (bpf_prog_test_run_opts(lab.prog[v->ep], &o))
+		return -1;
+	*rc = o.retval;
+	*out_len = o.data_size_out;
+	return 0;
+}
+
+static __u64 cnt(__u32 id)
+{
+	struct lab_stats s;
+
+	if (lab_stats(&lab, &s))
+		bail("reading stats");
+	return s.packets[id];
+}
+
+static int map_empty(int fd)
+{
+	struct flow_key k;
+
+	return bpf_map_get_next_key(fd, NULL, &k) != 0;
+}
+
+/*
+ * A SYN is answered with a SYN-ACK and leaves nothing behind; returns the
+ * cookie (the SYN-ACK's sequence number), or 0 after a failed point.
+ */
+static __u32 syn_answered(const struct variant *v)
+{
+	struct fspec s = tcp(v, 40000, GATE_PORT, FR_SYN);
+	uint8_t f[FRAME_MAX], out[FRAME_MAX];
+	size_t len = frame_build(&s, f);
+	__u64 sent = cnt(CNT_SYNCOOKIE_SENT);
+	__u32 rc, olen, want_rc = v->ep == LAB_XDP ? XDP_TX_RC : TC_REDIRECT_RC;
+	const uint8_t *ip, *th;
+	int good;
+
+	cookies_on();
+	if (run_out(v, f, len, out, &olen, &rc))
+		bail("test run");
+	ip = out + l3off(v);
+	th = out + l4off(v);
+	good = rc == want_rc && olen == l4off(v) + 40 &&
+	       !memcmp(out, f + 6, 6) && !memcmp(out + 6, f, 6) &&
+	       th[13] == (FR_SYN | FR_ACK) && (th[12] >> 4) == 10 &&
+	       rd32(th + 8) == ISN + 1 &&
+	       !memcmp(th, f + l4off(v) + 2, 2) && !memcmp(th + 2, f + l4off(v), 2) &&
+	       th[20] == 2 && th[21] == 4 &&
+	       (th[22] << 8 | th[23]) == (v->ipv6 ? 1440 : 1460) &&
+	       tcp_csum_ok(v, out, olen) &&
+	       cnt(CNT_SYNCOOKIE_SENT) == sent + 1 &&
+	       map_empty(lab.pending) && map_empty(lab.syn_rl);
+	if (v->ipv6)
+		good = good && !memcmp(ip + 8, f + l3off(v) + 24, 16) &&
+		       !memcmp(ip + 24, f + l3off(v) + 8, 16) && (ip[4] << 8 | ip[5]) == 40;
+	else
+		good = good && !memcmp(ip + 12, f + l3off(v) + 16, 4) &&
+		       !memcmp(ip + 16, f + l3off(v) + 12, 4) && (ip[2] << 8 | ip[3]) == 60 &&
+		       fr_csum(ip, 20) == 0;
+	point(good, "%s: a SYN gets a well-formed cookie SYN-ACK and leaves no state "
+	      "(rc %u, len %u)", v->name, rc, olen);
+	return good ? rd32(th + 4) : 0;
+}
+
+/* The ACK of our SYN-ACK with ack = cookie + 1; its verdict id is want. */
+static void cookie_ack(const struct variant *v, __u32 cookie, __u32 want, const char *what)
+{
+	struct fspec s = tcp(v, 40000, GATE_PORT, FR_ACK);
+	struct flow_key k = fr_key(&s);
+	uint8_t f[FRAME_MAX];
+	size_t len = frame_build(&s, f);
+	int good;
+
+	wr32(f + l4off(v) + 4, ISN + 1);
+	wr32(f + l4off(v) + 8, cookie + 1);
+	good = check_frame(v->ep, f, len, want);
+	if (want == CNT_SYNCOOKIE_OK)
+		good = good && pending_is(&k, lab_now() - SEC_NS, lab_now(), 1) &&
+		       !map_empty(lab.syn_rl);
+	else
+		good = good && map_empty(lab.pending);
+	point(good, "%s: %s %s", v->name, what, why);
+}
+
+static void cookie_paths(const struct variant *v)
+{
+	struct fspec s = tcp(v, 40000, GATE_PORT, FR_SYN);
+	struct flow_key k = fr_key(&s);
+	__u32 c = syn_answered(v), opts = c & 0x7f;
+	__u64 slot = slot_now();
+
+	point(c && c == cookie_for(&k, ISN, slot, opts),
+	      "%s: the cookie is SipHash of the flow, ISN, slot and options", v->name);
+	cookie_ack(v, c ^ 0x200, CNT_DROP_SYNCOOKIE, "an ACK with a wrong cookie is syncookie-bad");
+	cookie_ack(v, cookie_for(&k, ISN, slot - 2, opts), CNT_DROP_SYNCOOKIE,
+		   "an ACK with a cookie two slots old is syncookie-bad");
+	cookie_ack(v, c, CNT_SYNCOOKIE_OK, "the ACK of the cookie makes the pending entry");
+	cookies_on();
+	cookie_ack(v, cookie_for(&k, ISN, slot - 1, opts), CNT_SYNCOOKIE_OK,
+		   "a cookie from the last slot is still good");
+}
+
+/* Source checks come first, and monitor mode answers nothing. */
+static void before_cookies(const struct variant *v)
+{
+	struct fspec s = tcp(v, 40000, GATE_PORT, FR_SYN);
+	struct gate_cfg c = lab_cfg_default();
+
+	cookies_on();
+	must(lab_penalize(&lab, s.src, lab_now() + 60 * SEC_NS), "seeding penalty");
+	point(check(v->ep, &s, CNT_DROP_PENALTY), "%s: a penalized source's SYN is dropped, "
+	      "not answered %s", v->name, why);
+	c.syncookies = GATE_SC_ON;
+	c.mode = GATE_MONITOR;
+	fresh(&c);
+	point(check(v->ep, &s, CNT_PASS_SYN), "%s: in monitor mode a SYN is passed, not "
+	      "answered %s", v->name, why);
+}
+
+int main(void)
+{
+	struct variant v;
+
+	if (lab_open(&lab, 4096, 4096))
+		bail("loading the gate");
+	if (lab_set_port(&lab, GATE_PORT, PORT_GATE))
+		bail("writing ports");
+	for (int ep = 0; ep < LAB_N_ENTRIES; ep++)
+		for (int ipv6 = 0; ipv6 < 2; ipv6++)
+			for (int vlans = 0; vlans < 3; vlans++) {
+				variant_init(&v, ep, ipv6, vlans);
+				cookie_paths(&v);
+				before_cookies(&v);
+			}
+	lab_close(&lab);
+	return tap_done();
+}
