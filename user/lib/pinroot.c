@@ -69,14 +69,16 @@ static bool kernel_thread(int pid)
  */
 static int host_pid(struct stat *ns, char *why, size_t len)
 {
-	int e;
-
-	if (!stat("/proc/1/ns/mnt", ns))
+	/* As PID 1 (`unshare --pid`, a container's entry point) there is no
+	 * other process to compare with: its namespace goes with this one. */
+	if (getpid() == 1)
+		snprintf(why, len, "this process is PID 1 of its PID namespace");
+	else if (!stat("/proc/1/ns/mnt", ns))
 		return 1;
-	e = errno;
+	else
+		snprintf(why, len, "/proc/1/ns/mnt: %s", strerror(errno));
 	if (kernel_thread(2) && !stat("/proc/2/ns/mnt", ns))
 		return 2;
-	snprintf(why, len, "/proc/1/ns/mnt: %s", strerror(e));
 	return 0;
 }
 
@@ -97,7 +99,10 @@ static int nearest(const char *path, struct stat *st, struct statfs *fs, char *a
 	return 0;
 }
 
-/* "nsenter --net=/run/netns/NAME", naming this process's namespace when it has a name. */
+/*
+ * "nsenter --net=/run/netns/NAME PROGRAM ...": this program in the host's
+ * mount namespace and this process's network namespace, named if it can be.
+ */
 static void nsenter_hint(char *buf, size_t len)
 {
 	struct stat self, st;
@@ -105,7 +110,7 @@ static void nsenter_hint(char *buf, size_t len)
 	char path[PATH_MAX];
 	DIR *d;
 
-	snprintf(buf, len, "nsenter --net=/run/netns/NAME");
+	snprintf(buf, len, "nsenter --net=/run/netns/NAME %s ...", program_invocation_short_name);
 	if (stat("/proc/self/ns/net", &self) || !(d = opendir("/run/netns")))
 		return;
 	while ((de = readdir(d))) {
@@ -113,7 +118,8 @@ static void nsenter_hint(char *buf, size_t len)
 			continue;
 		snprintf(path, sizeof(path), "/run/netns/%s", de->d_name);
 		if (!stat(path, &st) && st.st_dev == self.st_dev && st.st_ino == self.st_ino) {
-			snprintf(buf, len, "nsenter --net=%s", path);
+			snprintf(buf, len, "nsenter --net=%s %s ...", path,
+				 program_invocation_short_name);
 			break;
 		}
 	}
@@ -159,7 +165,7 @@ static int beside_host(struct pinroot *pr, int pid, char *err, size_t errlen)
 			    "%s is not on a bpf filesystem in the host's mount namespace, and one "
 			    "mounted in this process's own (ip netns exec gives it its own /sys) "
 			    "would go when it exits; mount one on the host (mount -t bpf bpf "
-			    SYS_BPF "), or run aopgate there: %s aopgate ...", pr->dir, hint);
+			    SYS_BPF "), or run this there: %s", pr->dir, hint);
 	}
 	/* A bind mount of the host's bpffs (a container's /sys/fs/bpf) is the host's. */
 	if (!nearest(pr->dir, &st, &fs, anc, sizeof(anc)) && fs.f_type == BPF_FS_MAGIC &&
@@ -193,7 +199,7 @@ static int unverified(struct pinroot *pr, const char *why, char *err, size_t err
 		    "%s is not on a bpf filesystem, and the host's mount namespace cannot be "
 		    "read (%s) to pin there instead; one mounted in this process's own (ip "
 		    "netns exec gives it its own /sys) would go when it exits, and the gate "
-		    "with it; run aopgate in the host's mount namespace: %s aopgate ...",
+		    "with it; run this in the host's mount namespace instead: %s",
 		    pr->dir, why, hint);
 }
 
@@ -201,12 +207,11 @@ static int unverified(struct pinroot *pr, const char *why, char *err, size_t err
 static int hold(struct pinroot *pr, char *err, size_t errlen)
 {
 	/* Never closed: the path below names it for the process's lifetime. */
-	int fd = open(pr->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(pr->path, O_PATH | O_DIRECTORY | O_CLOEXEC), e = errno;
 
 	if (fd < 0)
 		return fail(err, errlen, "cannot open %s in the host's bpffs: %s%s", pr->dir,
-			    strerror(errno),
-			    errno == ENOENT ? " (nothing attached; run 'aopgate attach')" : "");
+			    strerror(e), e == ENOENT ? " (nothing attached; run 'aopgate attach')" : "");
 	snprintf(pr->path, sizeof(pr->path), "/proc/self/fd/%d", fd);
 	return 0;
 }
