@@ -31,6 +31,7 @@
 #include "metrics.h"
 #include "gateio.h"
 #include "notify.h"
+#include "pinroot.h"
 #include "procstat.h"
 #include "runtime.h"
 #include "tls.h"
@@ -147,6 +148,29 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
+/*
+ * The path the agent opens its pin root by: pin_root itself, or the host's
+ * bpffs through a held descriptor when this process has a mount namespace
+ * of its own (ip netns exec). NULL after logging why there is none.
+ */
+static const char *pin_path(const char *pin_root)
+{
+	static struct pinroot pr;
+	char err[1024], q[1100];
+
+	if (!strcmp(pin_root, "off"))
+		return pin_root;
+	if (pinroot_resolve(pin_root, PINROOT_HOLD, &pr, err, sizeof(err))) {
+		log_error("event=maps result=fail pin_root=%s error=%s", pin_root,
+			  log_quote(err, q, sizeof(q)));
+		return NULL;
+	}
+	if (pr.reach != PINROOT_SHARED)
+		log_info("event=maps pin_root=%s reach=%s note=%s", pin_root,
+			 pinroot_reach_name(pr.reach), log_quote(pr.note, q, sizeof(q)));
+	return pr.path;
+}
+
 static void reload(const char *path, const struct config *running)
 {
 	char err[8192];
@@ -186,7 +210,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *path = DEFAULT_CONFIG;
+	const char *path = DEFAULT_CONFIG, *pins;
 	int check = 0, opt, *lfds = NULL, workers, n_act, rc = 1;
 	int *act = NULL;
 	size_t n_listen;
@@ -286,11 +310,14 @@ int main(int argc, char **argv)
 	}
 	free(act);
 	act = NULL;
-	if (a->metrics.len && metrics_serve(&a->metrics, a->pin_root) < 0)
+	pins = pin_path(a->pin_root);
+	if (!pins)
 		goto out;
-	if (strcmp(a->pin_root, "off")) {
+	if (a->metrics.len && metrics_serve(&a->metrics, pins) < 0)
+		goto out;
+	if (strcmp(pins, "off")) {
 		/* Fail closed: without the maps nobody is pinned or penalized. */
-		if (gateio_open(a->pin_root) < 0)
+		if (gateio_open(pins) < 0)
 			goto out;
 		/* The sockets of a previous process are gone: so are its flows. */
 		log_info("event=sweep stale_verified=%d", gateio_sweep(true));

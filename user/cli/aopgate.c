@@ -15,6 +15,7 @@
 #include "drops.h"
 #include "duration.h"
 #include "gatemap.h"
+#include "pinroot.h"
 #include "settings.h"
 #include "show.h"
 #include "top.h"
@@ -55,7 +56,8 @@ static void print_usage(FILE *f)
 }
 
 struct cli {
-	const char *pin_root;
+	const char *pin_root;	/* where the pins are: pins->path once resolved */
+	const struct pinroot *pins;
 	bool json;
 	int argc;		/* positional arguments after the verb */
 	char **argv;
@@ -66,8 +68,6 @@ static struct gatemap *maps(const struct cli *c)
 	struct gatemap *gm;
 	char err[256];
 
-	if (pinroot_prepare(c->pin_root, false))
-		return NULL;
 	gm = gatemap_open(c->pin_root, err, sizeof(err));
 	if (!gm)
 		cli_err("%s", err);
@@ -91,7 +91,12 @@ static int verb_attach(struct cli *c, struct attach_opts *o)
 	if (need_args(c, 0, "attach takes no positional arguments"))
 		return 1;
 	o->pin_root = c->pin_root;
-	return attach_run(o) ? 1 : 0;
+	if (attach_run(o))
+		return 1;
+	if (c->pins->reach == PINROOT_VIA_HOST)
+		fprintf(stderr, "aopgate: note: %s is in %s; the gate stays attached after it exits\n",
+			c->pins->dir, c->pins->note);
+	return 0;
 }
 
 static int verb_detach(struct cli *c, const char *ifname, bool purge)
@@ -412,6 +417,8 @@ int main(int argc, char **argv)
 	static __u16 gate_ports[MAX_PORTS], backend_ports[MAX_PORTS];
 	struct attach_opts ao = { .gate_mode = -1 };
 	struct cli c = { .pin_root = AOPGATE_PIN_ROOT };
+	static struct pinroot pins;
+	char err[1024];
 	const char *verb, *ifname = NULL;
 	uint64_t for_ns = AOPGATE_FOREVER, interval_ns = 1000000000ull;
 	bool purge = false, follow = false, once = false;
@@ -535,25 +542,28 @@ int main(int argc, char **argv)
 		cli_err("must run as root (the gate needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)");
 		return 1;
 	}
+	/* Every verb works on the bpffs the host keeps, wherever this runs. */
+	if (pinroot_resolve(c.pin_root, PINROOT_MOUNT, &pins, err, sizeof(err))) {
+		cli_err("%s", err);
+		return 1;
+	}
+	c.pins = &pins;
+	c.pin_root = pins.path;
 	if (!strcmp(verb, "attach"))
 		return verb_attach(&c, &ao);
 	if (!strcmp(verb, "detach"))
 		return verb_detach(&c, ifname, purge);
 	if (!strcmp(verb, "status"))
 		return need_args(&c, 0, "status takes no arguments") ||
-		       pinroot_prepare(c.pin_root, false) ||
-		       show_status(c.pin_root, c.json);
+		       show_status(&pins, c.json);
 	if (!strcmp(verb, "flows"))
 		return need_args(&c, 0, "flows takes no arguments") ||
-		       pinroot_prepare(c.pin_root, false) ||
 		       show_flows(c.pin_root, c.json);
 	if (!strcmp(verb, "drops"))
 		return need_args(&c, 0, "drops takes no arguments") ||
-		       pinroot_prepare(c.pin_root, false) ||
 		       drops_run(c.pin_root, follow, c.json);
 	if (!strcmp(verb, "top"))
 		return need_args(&c, 0, "top takes no arguments") ||
-		       pinroot_prepare(c.pin_root, false) ||
 		       top_run(c.pin_root, interval_ns, once);
 	if (!strcmp(verb, "deny"))
 		return verb_deny(&c, for_ns);

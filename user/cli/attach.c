@@ -6,13 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/if_link.h>
-#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -57,42 +54,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 		return 0;
 	fputs("aopgate: libbpf: ", stderr);
 	return vfprintf(stderr, fmt, ap);
-}
-
-int pinroot_prepare(const char *dir, bool create)
-{
-	char path[PATH_MAX], *slash;
-	struct statfs fs;
-
-	if (strlen(dir) >= sizeof(path) || dir[0] != '/') {
-		cli_err("pin root must be an absolute path: %s", dir);
-		return -1;
-	}
-	strcpy(path, dir);
-	/* The nearest existing ancestor tells which filesystem dir is on. */
-	while (statfs(path, &fs)) {
-		slash = strrchr(path, '/');
-		if (!slash || slash == path) {
-			strcpy(path, "/");
-			if (statfs(path, &fs))
-				return -1;
-			break;
-		}
-		*slash = '\0';
-	}
-	if (fs.f_type != BPF_FS_MAGIC) {
-		if (strncmp(dir, "/sys/fs/bpf/", 12) || strcmp(path, "/sys/fs/bpf") ||
-		    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-			cli_err("%s is not on a bpf filesystem; mount one with: mount -t bpf bpf /sys/fs/bpf",
-				dir);
-			return -1;
-		}
-	}
-	if (create && mkdir(dir, 0700) && errno != EEXIST) {
-		cli_err("cannot create pin root %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 static void link_pin_path(char *buf, size_t len, const char *pin_root,
@@ -458,8 +419,10 @@ int attach_run(const struct attach_opts *o)
 		cli_err("unknown interface: %s", o->ifname);
 		return -1;
 	}
-	if (pinroot_prepare(o->pin_root, true))
+	if (mkdir(o->pin_root, 0700) && errno != EEXIST) {
+		cli_err("cannot create pin root %s: %s", o->pin_root, strerror(errno));
 		return -1;
+	}
 	libbpf_set_print(libbpf_print);
 
 	snprintf(cfg_path, sizeof(cfg_path), "%s/%s", o->pin_root,
@@ -568,8 +531,6 @@ int detach_run(const char *ifname, const char *pin_root, bool purge)
 	char path[PATH_MAX];
 	int fd, n;
 
-	if (pinroot_prepare(pin_root, false))
-		return -1;
 	link_pin_path(path, sizeof(path), pin_root, ifname);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {

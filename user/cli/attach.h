@@ -19,7 +19,7 @@ enum attach_mode {
 
 struct attach_opts {
 	const char *ifname;
-	const char *pin_root;
+	const char *pin_root;	/* a path pinroot_resolve() gave */
 	enum attach_mode mode;
 	bool force;		/* replace another XDP program on the interface */
 	/* Map sizes; 0 keeps the existing maps' size or the default. */
@@ -39,13 +39,6 @@ struct attachment {
 
 /* attach_mode_parse(s, mode): "native"|"generic"|"tc"|"auto". 0 or -1. */
 int attach_mode_parse(const char *s, enum attach_mode *mode);
-
-/*
- * pinroot_prepare(dir, create): makes sure dir is on a bpf filesystem
- * (mounting /sys/fs/bpf if that is where it lives and nothing is mounted)
- * and, with create, that it exists. Returns 0, or -1 after printing why.
- */
-int pinroot_prepare(const char *dir, bool create);
 
 /*
  * attach_run(opts): loads the gate and attaches it (or atomically swaps the

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "duration.h"
 #include "gatemap.h"
+#include "pinroot.h"
 #include "settings.h"
 #include "show.h"
 
@@ -72,8 +73,9 @@ static const enum gatemap_id fill[] = {
 	GM_VERIFIED, GM_PENDING, GM_PENALTY, GM_STANDING, GM_DENY, GM_ALLOW_SRC, GM_SYN_RL,
 };
 
-int show_status(const char *pin_root, bool json)
+int show_status(const struct pinroot *pins, bool json)
 {
+	const char *pin_root = pins->path;
 	struct attachment at[64];
 	struct counter c[CNT_MAX];
 	struct gatemap *gm;
@@ -95,7 +97,10 @@ int show_status(const char *pin_root, bool json)
 
 	if (json) {
 		printf("{\"pin_root\": ");
-		cli_json_str(stdout, pin_root);
+		cli_json_str(stdout, pins->dir);
+		printf(", \"pin_root_reach\": \"%s\", \"pin_root_note\": ",
+		       pinroot_reach_name(pins->reach));
+		cli_json_str(stdout, pins->note);
 		printf(", \"mode\": \"%s\", \"attachments\": [", mode);
 		for (i = 0; i < n; i++) {
 			printf("%s{\"interface\": ", i ? ", " : "");
@@ -126,7 +131,10 @@ int show_status(const char *pin_root, bool json)
 		return 0;
 	}
 
-	printf("pin root   %s\nmode       %s\n", pin_root, mode);
+	printf("pin root   %s", pins->dir);
+	if (pins->reach != PINROOT_SHARED)
+		printf(" (%s)", pins->note);
+	printf("\nmode       %s\n", mode);
 	if (!n)
 		printf("attached   (none)\n");
 	for (i = 0; i < n; i++)

@@ -5,11 +5,15 @@
 
 #include <stdbool.h>
 
+struct pinroot;
+
 /*
- * show_status(pin_root, json): attachments, mode, knobs, ports, map fill
- * and counters. Returns 0, or -1 after printing why.
+ * show_status(pins, json): the pin root (and, when the bpffs it is on is
+ * not simply the host's, how it is reached or why that is not known),
+ * attachments, mode, knobs, ports, map fill and counters. Returns 0, or
+ * -1 after printing why.
  */
-int show_status(const char *pin_root, bool json);
+int show_status(const struct pinroot *pins, bool json);
 
 /* show_flows(pin_root, json): verified and pending flows. 0 or -1. */
 int show_flows(const char *pin_root, bool json);
