@@ -304,7 +304,8 @@ int main(int argc, char **argv)
 	workers = a->workers ? a->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (workers < 1)
 		workers = 1;
-	if (worker_start(workers, lfds, a->n_listen, a->max_connections) < 0)
+	if (worker_start(workers, lfds, a->n_listen, a->max_connections) < 0 ||
+	    gateio_lease_start() < 0)
 		goto out;
 	pw = getpwuid(geteuid());
 	log_info("event=start user=%s uid=%u result=ok version=%s config=%s workers=%d "
