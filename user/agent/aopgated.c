@@ -31,6 +31,7 @@
 #include "metrics.h"
 #include "gateio.h"
 #include "notify.h"
+#include "pinroot.h"
 #include "procstat.h"
 #include "runtime.h"
 #include "tls.h"
@@ -147,6 +148,28 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
+/*
+ * -t: what start-up checks beyond the configuration, short of taking the
+ * pin root and opening its maps, which belong to the running agent.
+ */
+static int check_only(const char *path, struct runtime *rt)
+{
+	const struct config_agent *a = &rt->cfg->agent;
+	char err[512];
+	int rc = 0;
+
+	/* A pin root not there yet is the loader's to make; a wrong one is ours to refuse. */
+	if (strcmp(a->pin_root, "off") && pinroot_check(a->pin_root, err, sizeof(err)) < 0 &&
+	    errno != ENOENT) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		rc = 1;
+	} else {
+		printf("%s: ok (%zu sites)\n", path, rt->cfg->n_sites);
+	}
+	runtime_put(rt);
+	return rc;
+}
+
 static void reload(const char *path, const struct config *running)
 {
 	char err[8192];
@@ -189,7 +212,7 @@ int main(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG;
 	int check = 0, opt, *lfds = NULL, workers, n_act, rc = 1;
 	int *act = NULL;
-	size_t n_listen;
+	size_t n_listen = 0;
 	struct passwd *pw;
 	char err[8192];
 	struct runtime *rt;
@@ -235,12 +258,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	if (check) {
-		printf("%s: ok (%zu sites)\n", path, rt->cfg->n_sites);
-		runtime_put(rt);
-		return 0;
-	}
 	a = &rt->cfg->agent;
+	if (check)
+		return check_only(path, rt);
 	log_set_level(a->log_level);
 	log_set_format(a->log_format);
 	certinfo_update(rt->cfg);
@@ -253,6 +273,13 @@ int main(int argc, char **argv)
 	/* Blocked before any thread starts, so only sigtimedwait sees them. */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	/*
+	 * Before binding or touching a map: a second agent on the same pin
+	 * root must stop here, not sweep the first one's flows.
+	 */
+	if (strcmp(a->pin_root, "off") && gateio_lock(a->pin_root) < 0)
+		goto out;
 
 	/* a belongs to the first runtime, which a reload frees: nothing below
 	 * the signal loop may use it. */

@@ -15,6 +15,7 @@
 #include "gatemap.h"
 #include "log.h"
 #include "gateio.h"
+#include "pinroot.h"
 
 static struct gatemap *gateio_gm;
 static struct gate_cfg gateio_cfg;
@@ -46,6 +47,25 @@ static struct gate_cfg cfg(void)
 	c = gateio_cfg;
 	pthread_mutex_unlock(&cfg_lock);
 	return c;
+}
+
+int gateio_lock(const char *pin_root)
+{
+	static int lock_fd = -1;
+	char err[512] = "", q[600];
+	int e;
+
+	if (lock_fd >= 0)
+		return 0;
+	lock_fd = pinroot_lock(pin_root, err, sizeof(err));
+	if (lock_fd >= 0)
+		return 0;
+	e = errno;
+	log_error("event=maps result=fail pin_root=%s error=%s%s", pin_root,
+		  log_quote(err, q, sizeof(q)),
+		  e == ENOENT ? " note=\"attach the gate first (aopgate attach), or set "
+				    "pin_root = off to run without it\"" : "");
+	return -1;
 }
 
 int gateio_open(const char *pin_root)

@@ -15,6 +15,14 @@
 #include "reason.h"
 
 /*
+ * gateio_lock(pin_root): makes this process the one agent of pin_root for
+ * its lifetime (the kernel releases the lock when it ends, even by
+ * kill -9), after checking that root owns the directory and nobody else
+ * may write it. Returns 0, or -1 after logging why (another agent's pid).
+ */
+int gateio_lock(const char *pin_root);
+
+/*
  * gateio_open(pin_root): opens the pinned maps (once; later calls are no-ops).
  * Returns 0, or -1 after logging why and how to fix it.
  */
