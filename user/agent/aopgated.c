@@ -26,6 +26,7 @@
 #include "certinfo.h"
 #include "confdoc.h"
 #include "conn.h"
+#include "fdlimit.h"
 #include "gatemap.h"
 #include "log.h"
 #include "metrics.h"
@@ -158,6 +159,7 @@ static int check_only(const char *path, struct runtime *rt)
 	char err[512];
 	int rc = 0;
 
+	fdlimit_apply(a->max_connections, false);
 	/* A pin root not there yet is the loader's to make; a wrong one is ours to refuse. */
 	if (strcmp(a->pin_root, "off") && pinroot_check(a->pin_root, err, sizeof(err)) < 0 &&
 	    errno != ENOENT) {
@@ -193,6 +195,8 @@ static void reload(const char *path, const struct config *running)
 			 "change only on restart\"");
 	log_set_level(n->log_level);
 	log_set_format(n->log_format);
+	if (n->max_connections != o->max_connections)
+		fdlimit_apply(n->max_connections, true);
 	worker_set_max(n->max_connections);
 	certinfo_update(rt->cfg);
 	runtime_publish(rt);
@@ -263,6 +267,7 @@ int main(int argc, char **argv)
 		return check_only(path, rt);
 	log_set_level(a->log_level);
 	log_set_format(a->log_format);
+	fdlimit_apply(a->max_connections, true);
 	certinfo_update(rt->cfg);
 	runtime_publish(rt);
 
