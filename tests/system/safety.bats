@@ -78,6 +78,7 @@ talk() {
 @test "an agent restarted after kill -9 takes the pin root over" {
 	agent_up
 	kill -9 "$AGENT_PID"
+	lab_wait_closed "$LAB_O" 443 5
 	agent_start
 	agent_log_wait "event=start user=.* result=ok"
 	run fetch edge1
