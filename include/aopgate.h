@@ -80,12 +80,24 @@ struct flow_key {
 enum verified_flags {
 	/* Admitted by verify = optional without a verified certificate. */
 	VERIFIED_F_UNVERIFIED = 1u << 0,
+	/*
+	 * The agent's connection is open: expires_ns is its lease, which
+	 * the agent renews while it runs (flow_lease), so the flows of an
+	 * agent that died stop passing by themselves. Cleared on close,
+	 * when expires_ns becomes the linger.
+	 */
+	VERIFIED_F_OPEN = 1u << 1,
 };
 
 /* Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
 struct verified_flow {
 	__u64 verified_ns;
-	__u64 expires_ns;	/* 0: open; else the flow passes until then */
+	/*
+	 * The flow passes until then. 0 never expires: aopgated always
+	 * writes a lease, but the gate keeps passing such entries so that
+	 * re-attaching a newer gate under a running older agent cuts no flow.
+	 */
+	__u64 expires_ns;
 	__u32 site_id;
 	__u32 flags;		/* enum verified_flags */
 	__u8 cert_id[8];	/* first 8 bytes of the certificate's SHA-256 */

@@ -271,7 +271,7 @@ notify_wait() {
 		>"$LAB_DIR/conf.d/20-origin.conf"
 	run "$AOPGATED" -t -c "$LAB_DIR/main.conf"
 	assert_success
-	assert_output "$LAB_DIR/main.conf: ok (2 sites)"
+	assert_line "$LAB_DIR/main.conf: ok (2 sites)"
 	echo "upstream_typo = 1" >>"$LAB_DIR/conf.d/20-origin.conf"
 	run "$AOPGATED" -t -c "$LAB_DIR/main.conf"
 	assert_failure

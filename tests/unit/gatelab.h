@@ -258,8 +258,8 @@ static inline int lab_run(struct lab *l, int entry, const void *frame,
 
 /* Seeding helpers: each writes one entry; 0, or -1. */
 
-static inline int lab_verify(struct lab *l, const struct flow_key *k,
-			     __u64 expires_ns)
+static inline int lab_verify_flags(struct lab *l, const struct flow_key *k,
+				   __u64 expires_ns, __u32 flags)
 {
 	struct verified_flow v;
 
@@ -267,7 +267,14 @@ static inline int lab_verify(struct lab *l, const struct flow_key *k,
 	v.verified_ns = lab_now();
 	v.expires_ns = expires_ns;
 	v.site_id = 1;
+	v.flags = flags;
 	return bpf_map_update_elem(l->verified, k, &v, BPF_ANY) ? -1 : 0;
+}
+
+static inline int lab_verify(struct lab *l, const struct flow_key *k,
+			     __u64 expires_ns)
+{
+	return lab_verify_flags(l, k, expires_ns, 0);
 }
 
 static inline int lab_pend(struct lab *l, const struct flow_key *k,

@@ -138,6 +138,7 @@ static void test_defaults(void)
 	ok(c->agent.metrics.len == 0, "metrics default off");
 	ok(c->agent.idle_timeout_ns == 300000000000ull, "idle_timeout default 300s");
 	ok(c->agent.linger_ns == 5000000000ull, "linger default 5s");
+	ok(c->agent.flow_lease_ns == 30000000000ull, "flow_lease default 30s");
 	ok(c->agent.penalty_ns == 10000000000ull, "penalty default 10s");
 	ok(!c->agent.strict_sni, "strict_sni default no");
 	ok(c->sites[0].verify == CONFIG_VERIFY_ON && c->sites[0].verify_depth == 2,
@@ -192,6 +193,10 @@ static void test_errors(void)
 		   "zero host bits", "an exempt CIDR with host bits");
 	fails_with("[agent]\npenalty = 2h\n" SITE_OK, 1, "penalty is longer than penalty_max",
 		   "penalty beyond penalty_max");
+	fails_with("[agent]\nflow_lease = 1s\n" SITE_OK, 1, "flow_lease must be from 3s to 1h",
+		   "a flow_lease too short to outlast a busy moment");
+	fails_with("[agent]\nflow_lease = 2h\n" SITE_OK, 1, "flow_lease must be from 3s to 1h",
+		   "a flow_lease that would keep a dead agent's flows for hours");
 	fails_with("[agent]\nstrict_sni = perhaps\n" SITE_OK, 2, "not yes or no", "a bad bool");
 	fails_with("[agent]\nworkers = 0\n" SITE_OK, 2, "not auto or a number", "workers = 0");
 	fails_with("[agent]\nlisten 0.0.0.0\n" SITE_OK, 2, "syntax error",
@@ -294,7 +299,7 @@ static void test_doc(void)
 	FILE *f = open_memstream(&buf, &len);
 	static const char *const keys[] = {
 		"listen", "workers", "pin_root", "metrics", "user", "handshake_timeout",
-		"idle_timeout", "linger", "drain_timeout", "max_connections", "penalty", "penalty_max",
+		"idle_timeout", "linger", "flow_lease", "drain_timeout", "max_connections", "penalty", "penalty_max",
 		"penalty_exempt", "strict_sni", "cert", "key", "client_ca", "crl", "verify",
 		"verify_depth", "allow_cn", "allow_san_dns", "allow_san_uri", "pin_sha256",
 		"pin_spki_sha256", "alpn", "upstream", "proxy_protocol", "upstream_cert",

@@ -382,6 +382,15 @@ static void expiry(const struct variant *v)
 	must(lab_verify(&lab, &k, 0), "seeding verified");
 	point(check(v->ep, &s, CNT_PASS_VERIFIED),
 	      "%s: a verified flow with expires_ns 0 stays open (pass-verified)", v->name);
+	fresh_default();
+	must(lab_verify_flags(&lab, &k, lab_now() + 5 * SEC_NS, VERIFIED_F_OPEN), "seeding verified");
+	point(check(v->ep, &s, CNT_PASS_VERIFIED),
+	      "%s: an open flow within its lease passes (pass-verified)", v->name);
+	fresh_default();
+	must(lab_verify_flags(&lab, &k, lab_now() - SEC_NS, VERIFIED_F_OPEN), "seeding verified");
+	point(check(v->ep, &s, CNT_DROP_UNKNOWN),
+	      "%s: an open flow whose lease lapsed (its agent died) is dropped (drop-unknown)",
+	      v->name);
 
 	/* A bare SYN opens a new connection: it is admitted like any other. */
 	fresh_default();

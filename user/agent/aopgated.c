@@ -26,6 +26,7 @@
 #include "certinfo.h"
 #include "confdoc.h"
 #include "conn.h"
+#include "fdlimit.h"
 #include "gatemap.h"
 #include "log.h"
 #include "metrics.h"
@@ -171,6 +172,29 @@ static const char *pin_path(const char *pin_root)
 	return pr.path;
 }
 
+/*
+ * -t: what start-up checks beyond the configuration, short of taking the
+ * pin root and opening its maps, which belong to the running agent.
+ */
+static int check_only(const char *path, struct runtime *rt)
+{
+	const struct config_agent *a = &rt->cfg->agent;
+	char err[512];
+	int rc = 0;
+
+	fdlimit_apply(a->max_connections, false);
+	/* A pin root not there yet is the loader's to make; a wrong one is ours to refuse. */
+	if (strcmp(a->pin_root, "off") && pinroot_check(a->pin_root, err, sizeof(err)) < 0 &&
+	    errno != ENOENT) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		rc = 1;
+	} else {
+		printf("%s: ok (%zu sites)\n", path, rt->cfg->n_sites);
+	}
+	runtime_put(rt);
+	return rc;
+}
+
 static void reload(const char *path, const struct config *running)
 {
 	char err[8192];
@@ -194,6 +218,8 @@ static void reload(const char *path, const struct config *running)
 			 "change only on restart\"");
 	log_set_level(n->log_level);
 	log_set_format(n->log_format);
+	if (n->max_connections != o->max_connections)
+		fdlimit_apply(n->max_connections, true);
 	worker_set_max(n->max_connections);
 	certinfo_update(rt->cfg);
 	runtime_publish(rt);
@@ -213,7 +239,7 @@ int main(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG, *pins;
 	int check = 0, opt, *lfds = NULL, workers, n_act, rc = 1;
 	int *act = NULL;
-	size_t n_listen;
+	size_t n_listen = 0;
 	struct passwd *pw;
 	char err[8192];
 	struct runtime *rt;
@@ -259,14 +285,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	if (check) {
-		printf("%s: ok (%zu sites)\n", path, rt->cfg->n_sites);
-		runtime_put(rt);
-		return 0;
-	}
 	a = &rt->cfg->agent;
+	if (check)
+		return check_only(path, rt);
 	log_set_level(a->log_level);
 	log_set_format(a->log_format);
+	fdlimit_apply(a->max_connections, true);
 	certinfo_update(rt->cfg);
 	runtime_publish(rt);
 
@@ -277,6 +301,14 @@ int main(int argc, char **argv)
 	/* Blocked before any thread starts, so only sigtimedwait sees them. */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	/*
+	 * Before binding or touching a map: a second agent on the same pin
+	 * root must stop here, not sweep the first one's flows.
+	 */
+	pins = pin_path(a->pin_root);
+	if (!pins || (strcmp(pins, "off") && gateio_lock(pins) < 0))
+		goto out;
 
 	/* a belongs to the first runtime, which a reload frees: nothing below
 	 * the signal loop may use it. */
@@ -310,9 +342,6 @@ int main(int argc, char **argv)
 	}
 	free(act);
 	act = NULL;
-	pins = pin_path(a->pin_root);
-	if (!pins)
-		goto out;
 	if (a->metrics.len && metrics_serve(&a->metrics, pins) < 0)
 		goto out;
 	if (strcmp(pins, "off")) {
@@ -331,7 +360,8 @@ int main(int argc, char **argv)
 	workers = a->workers ? a->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (workers < 1)
 		workers = 1;
-	if (worker_start(workers, lfds, a->n_listen, a->max_connections) < 0)
+	if (worker_start(workers, lfds, a->n_listen, a->max_connections) < 0 ||
+	    gateio_lease_start() < 0)
 		goto out;
 	pw = getpwuid(geteuid());
 	log_info("event=start user=%s uid=%u result=ok version=%s config=%s workers=%d "

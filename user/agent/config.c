@@ -107,6 +107,10 @@ const struct config_directive config_dirs[] = {
 	  "a relayed connection with no bytes either way for this long is closed" },
 	{ "linger", confval_duration, AG(linger_ns), "5s", 0,
 	  "how long a closed flow stays verified, so its TCP teardown passes" },
+	{ "flow_lease", confval_duration, AG(flow_lease_ns), "30s", 0,
+	  "an open connection's flow passes the gate this long after the agent last renewed it "
+	  "(every fifth of it), so the flows of an agent that died stop passing by themselves; "
+	  "from 3s to 1h" },
 	{ "drain_timeout", confval_duration, AG(drain_timeout_ns), "25s", 0,
 	  "after SIGTERM, connections still open this long are closed "
 	  "(below systemd's TimeoutStopSec=30)" },
@@ -586,6 +590,8 @@ static void validate(struct config_parse *cp)
 		cp_error(cp, 1, "penalty is longer than penalty_max");
 	if (a->handshake_timeout_ns == 0)
 		cp_error(cp, 1, "handshake_timeout must not be 0");
+	if (a->flow_lease_ns < 3000000000ull || a->flow_lease_ns > 3600000000000ull)
+		cp_error(cp, 1, "flow_lease must be from 3s to 1h");
 	if (cp->cfg->n_sites == 0)
 		cp_error(cp, cp->line, "no [site NAME] section");
 	for (size_t i = 0; i < cp->cfg->n_sites; i++)

@@ -96,6 +96,7 @@ struct config_agent {
 	uint64_t handshake_timeout_ns;
 	uint64_t idle_timeout_ns;
 	uint64_t linger_ns;
+	uint64_t flow_lease_ns;
 	uint64_t drain_timeout_ns;
 	uint32_t max_connections;
 	uint64_t penalty_ns;

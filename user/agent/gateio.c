@@ -7,16 +7,26 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 
 #include "gatemap.h"
 #include "log.h"
 #include "gateio.h"
+#include "pinroot.h"
 
 static struct gatemap *gateio_gm;
 static struct gate_cfg gateio_cfg;
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * A renewal reads an entry and writes it back open; a close in between
+ * would be undone and the entry renewed for ever. So a close and the
+ * renewal of one entry never interleave.
+ */
+static pthread_mutex_t flow_lock = PTHREAD_MUTEX_INITIALIZER;
+static __u64 lease_ns = GATEIO_DEF_LEASE_NS;
 
 static void cfg_refresh(struct gatemap *gm)
 {
@@ -37,6 +47,25 @@ static struct gate_cfg cfg(void)
 	c = gateio_cfg;
 	pthread_mutex_unlock(&cfg_lock);
 	return c;
+}
+
+int gateio_lock(const char *pin_root)
+{
+	static int lock_fd = -1;
+	char err[512] = "", q[600];
+	int e;
+
+	if (lock_fd >= 0)
+		return 0;
+	lock_fd = pinroot_lock(pin_root, err, sizeof(err));
+	if (lock_fd >= 0)
+		return 0;
+	e = errno;
+	log_error("event=maps result=fail pin_root=%s error=%s%s", pin_root,
+		  log_quote(err, q, sizeof(q)),
+		  e == ENOENT ? " note=\"attach the gate first (aopgate attach), or set "
+				    "pin_root = off to run without it\"" : "");
+	return -1;
 }
 
 int gateio_open(const char *pin_root)
@@ -79,7 +108,8 @@ void gateio_admit(const struct flow_key *key, __u32 site_id, const unsigned char
 		return;
 	if (sha256)
 		memcpy(cert_id, sha256, sizeof(cert_id));
-	rc = gatemap_verify(gm(), key, site_id, cert_id, flags);
+	rc = gatemap_verify(gm(), key, site_id, cert_id, flags,
+			    __atomic_load_n(&lease_ns, __ATOMIC_RELAXED));
 	if (rc < 0)
 		log_error("event=pin result=fail error=\"%s\"", strerror(-rc));
 }
@@ -90,7 +120,9 @@ void gateio_linger(const struct flow_key *key, __u64 ns)
 
 	if (!gm())
 		return;
+	pthread_mutex_lock(&flow_lock);
 	rc = gatemap_linger(gm(), key, ns);
+	pthread_mutex_unlock(&flow_lock);
 	if (rc < 0 && rc != -ENOENT)
 		log_error("event=linger result=fail error=\"%s\"", strerror(-rc));
 }
@@ -185,6 +217,75 @@ int gateio_sweep(bool all)
 	return rc;
 }
 
+int gateio_renew(void)
+{
+	__u64 lease = __atomic_load_n(&lease_ns, __ATOMIC_RELAXED);
+	struct flow_key *keys;
+	size_t n;
+	int rc, renewed = 0;
+
+	if (!gm())
+		return -1;
+	rc = gatemap_open_flows(gm(), &keys, &n);
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		pthread_mutex_lock(&flow_lock);
+		rc = gatemap_renew(gm(), &keys[i], lease);
+		pthread_mutex_unlock(&flow_lock);
+		renewed += rc > 0;
+	}
+	free(keys);
+	if (rc < 0) {
+		log_error("event=lease result=fail renewed=%d error=\"%s\"", renewed,
+			  strerror(-rc));
+		return -1;
+	}
+	return renewed;
+}
+
+/*
+ * Renews leases on a thread of its own, so that neither a busy worker nor
+ * the main thread (a reload reading files, a drain waiting for
+ * connections) delays it. A pass that comes late is logged: the flows it
+ * renews stayed open for the lease minus the delay.
+ */
+static void *lease_loop(void *arg)
+{
+	__u64 last = gatemap_now_ns();
+
+	(void)arg;
+	for (;;) {
+		__u64 lease = __atomic_load_n(&lease_ns, __ATOMIC_RELAXED);
+		__u64 every = lease / GATEIO_RENEWALS, now;
+		struct timespec ts = { .tv_sec = every / 1000000000ull,
+				       .tv_nsec = every % 1000000000ull };
+
+		nanosleep(&ts, NULL);
+		now = gatemap_now_ns();
+		if (now - last > 2 * every)
+			log_warn("event=lease note=\"renewal %.1fs late; open flows lapse %.0fs after "
+				 "the last one\"", (now - last - every) / 1e9, lease / 1e9);
+		last = now;
+		gateio_renew();
+	}
+	return NULL;
+}
+
+int gateio_lease_start(void)
+{
+	pthread_t t;
+	int rc;
+
+	if (!gm())
+		return 0;
+	rc = pthread_create(&t, NULL, lease_loop, NULL);
+	if (rc) {
+		log_error("event=start error=\"cannot start the lease thread: %s\"", strerror(rc));
+		return -1;
+	}
+	pthread_detach(t);
+	return 0;
+}
+
 int gateio_stats(struct counter sum[CNT_MAX])
 {
 	return gm() && gatemap_read_stats(gm(), sum) == 0 ? 0 : -1;
@@ -196,6 +297,7 @@ void gateio_publish(const struct config *cfg)
 	__u32 id;
 	int rc = 0;
 
+	__atomic_store_n(&lease_ns, cfg->agent.flow_lease_ns, __ATOMIC_RELAXED);
 	if (!gm())
 		return;
 	for (id = 0; id < REASON_MAX && !rc; id++)

@@ -15,6 +15,14 @@
 #include "reason.h"
 
 /*
+ * gateio_lock(pin_root): makes this process the one agent of pin_root for
+ * its lifetime (the kernel releases the lock when it ends, even by
+ * kill -9), after checking that root owns the directory and nobody else
+ * may write it. Returns 0, or -1 after logging why (another agent's pid).
+ */
+int gateio_lock(const char *pin_root);
+
+/*
  * gateio_open(pin_root): opens the pinned maps (once; later calls are no-ops).
  * Returns 0, or -1 after logging why and how to fix it.
  */
@@ -25,12 +33,16 @@ bool gateio_ready(void);
 
 /*
  * gateio_admit(key, site_id, sha256, flags): the flow passes the gate from
- * now on (verified); flags (enum verified_flags) say how it was admitted.
+ * now on (verified), open under a lease the lease thread renews; flags
+ * (enum verified_flags) say how it was admitted.
  */
 void gateio_admit(const struct flow_key *key, __u32 site_id, const unsigned char sha256[32],
 		  __u32 flags);
 
-/* gateio_linger(key, ns): the flow passes ns more, then the sweep removes it. */
+/*
+ * gateio_linger(key, ns): the flow's connection closed: it passes ns more,
+ * no longer renewed, then the sweep removes it.
+ */
 void gateio_linger(const struct flow_key *key, __u64 ns);
 
 /*
@@ -43,9 +55,10 @@ int gateio_fail(const __u8 src[16], const struct gatemap_penalty_rule *rule,
 		enum reason r, __u32 site_id, struct penalty *out);
 
 /*
- * gateio_publish(cfg): writes cfg's site names and the reason names to
- * the sites and reasons maps, for the CLI's listings (at start and after
- * each reload). Logs a failure; never fails the agent.
+ * gateio_publish(cfg): takes cfg's flow_lease for the flows admitted and
+ * renewed from now on, and writes cfg's site names and the reason names
+ * to the sites and reasons maps, for the CLI's listings (at start and
+ * after each reload). Logs a failure; never fails the agent.
  */
 void gateio_publish(const struct config *cfg);
 
@@ -70,6 +83,23 @@ bool gateio_budget_spent(const struct flow_key *key);
  * rereads the gate's settings; the count or -1.
  */
 int gateio_sweep(bool all);
+
+/* The lease of an open flow until gateio_publish sets flow_lease; renewals per lease. */
+#define GATEIO_DEF_LEASE_NS (30ull * 1000000000ull)
+#define GATEIO_RENEWALS 5
+
+/*
+ * gateio_renew(): every open flow passes for flow_lease from now. Returns
+ * how many were renewed, or -1 (logged).
+ */
+int gateio_renew(void);
+
+/*
+ * gateio_lease_start(): starts the thread that calls gateio_renew every
+ * fifth of flow_lease, for the life of the process (no-op without maps).
+ * Returns 0, or -1 (logged).
+ */
+int gateio_lease_start(void);
 
 /* gateio_stats(sum): the datapath counters. 0, or -1 if not open. */
 int gateio_stats(struct counter sum[CNT_MAX]);

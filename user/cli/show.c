@@ -228,7 +228,8 @@ static int show_verified(const void *key, const void *value, void *ctx)
 		       (unsigned long long)vf->bytes);
 		return 0;
 	}
-	if (!vf->expires_ns)
+	/* An open connection's lease is renewed while the agent holds it. */
+	if (!vf->expires_ns || (vf->flags & VERIFIED_F_OPEN && vf->expires_ns > l->now))
 		snprintf(exp, sizeof(exp), "open");
 	else if (vf->expires_ns > l->now)
 		duration_str(vf->expires_ns - l->now, exp, sizeof(exp));

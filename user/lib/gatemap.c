@@ -122,20 +122,40 @@ int gatemap_flow_key(struct flow_key *key, const struct sockaddr *peer,
 }
 
 int gatemap_verify(struct gatemap *gm, const struct flow_key *key,
-		   __u32 site_id, const __u8 cert_id[8], __u32 flags)
+		   __u32 site_id, const __u8 cert_id[8], __u32 flags, __u64 lease_ns)
 {
 	struct verified_flow vf = {
 		.verified_ns = gatemap_now_ns(),
 		.site_id = site_id,
-		.flags = flags,
+		.flags = flags | VERIFIED_F_OPEN,
 	};
 
+	vf.expires_ns = vf.verified_ns + lease_ns;
 	memcpy(vf.cert_id, cert_id, sizeof(vf.cert_id));
 	if (bpf_map_update_elem(gm->fd[GM_VERIFIED], key, &vf, BPF_ANY))
 		return -errno;
 	/* The pending entry may already be gone (LRU); that is fine. */
 	bpf_map_delete_elem(gm->fd[GM_PENDING], key);
 	return 0;
+}
+
+/*
+ * Both rewrite the whole entry: packets the gate counts between the
+ * lookup and the update are lost to its counters, never to the flow.
+ */
+int gatemap_renew(struct gatemap *gm, const struct flow_key *key, __u64 lease_ns)
+{
+	struct verified_flow vf;
+	int fd = gm->fd[GM_VERIFIED];
+
+	if (bpf_map_lookup_elem(fd, key, &vf))
+		return errno == ENOENT ? 0 : -errno;
+	if (!(vf.flags & VERIFIED_F_OPEN))
+		return 0;
+	vf.expires_ns = gatemap_now_ns() + lease_ns;
+	if (bpf_map_update_elem(fd, key, &vf, BPF_EXIST))
+		return errno == ENOENT ? 0 : -errno;
+	return 1;
 }
 
 int gatemap_linger(struct gatemap *gm, const struct flow_key *key,
@@ -147,6 +167,7 @@ int gatemap_linger(struct gatemap *gm, const struct flow_key *key,
 	if (bpf_map_lookup_elem(fd, key, &vf))
 		return -errno;
 	vf.expires_ns = gatemap_now_ns() + linger_ns;
+	vf.flags &= ~VERIFIED_F_OPEN;
 	if (bpf_map_update_elem(fd, key, &vf, BPF_EXIST))
 		return -errno;
 	return 0;
@@ -177,51 +198,85 @@ int gatemap_each(const struct gatemap *gm, enum gatemap_id id,
 	return errno == ENOENT ? 0 : -errno;
 }
 
-struct sweep {
+/* The keys of the verified entries that want() picks, collected in a walk. */
+struct collect {
+	bool (*want)(const struct verified_flow *vf, const struct collect *c);
 	bool all;
 	__u64 now;
-	struct flow_key *doomed;
+	struct flow_key *keys;
 	size_t n, cap;
 	int err;
 };
 
-static int sweep_collect(const void *key, const void *value, void *ctx)
+static int collect_one(const void *key, const void *value, void *ctx)
 {
-	const struct verified_flow *vf = value;
-	struct sweep *sw = ctx;
+	struct collect *c = ctx;
 	struct flow_key *tmp;
 
-	if (!sw->all && !(vf->expires_ns && vf->expires_ns <= sw->now))
+	if (!c->want(value, c))
 		return 0;
-	if (sw->n == sw->cap) {
-		sw->cap = sw->cap ? sw->cap * 2 : 64;
-		tmp = realloc(sw->doomed, sw->cap * sizeof(*tmp));
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		tmp = realloc(c->keys, c->cap * sizeof(*tmp));
 		if (!tmp) {
-			sw->err = -ENOMEM;
+			c->err = -ENOMEM;
 			return 1;
 		}
-		sw->doomed = tmp;
+		c->keys = tmp;
 	}
-	sw->doomed[sw->n++] = *(const struct flow_key *)key;
+	c->keys[c->n++] = *(const struct flow_key *)key;
 	return 0;
+}
+
+/*
+ * Collect first, act after: get_next_key on a deleted key restarts the
+ * walk, which would make a sweep quadratic. On failure nothing is kept.
+ */
+static int collect(struct gatemap *gm, struct collect *c)
+{
+	int err = gatemap_each(gm, GM_VERIFIED, collect_one, c);
+
+	if (c->err)
+		err = c->err;
+	if (err) {
+		free(c->keys);
+		c->keys = NULL;
+		c->n = 0;
+	}
+	return err;
+}
+
+static bool want_open(const struct verified_flow *vf, const struct collect *c)
+{
+	(void)c;
+	return vf->flags & VERIFIED_F_OPEN;
+}
+
+int gatemap_open_flows(struct gatemap *gm, struct flow_key **keys, size_t *n)
+{
+	struct collect c = { .want = want_open };
+	int err = collect(gm, &c);
+
+	*keys = c.keys;
+	*n = c.n;
+	return err;
+}
+
+static bool want_swept(const struct verified_flow *vf, const struct collect *c)
+{
+	return c->all || (!(vf->flags & VERIFIED_F_OPEN) && vf->expires_ns &&
+			  vf->expires_ns <= c->now);
 }
 
 int gatemap_sweep(struct gatemap *gm, bool all)
 {
-	struct sweep sw = { .all = all, .now = gatemap_now_ns() };
-	int n = 0, err;
+	struct collect c = { .want = want_swept, .all = all, .now = gatemap_now_ns() };
+	int n = 0, err = collect(gm, &c);
 
-	/*
-	 * Collect first, delete after: get_next_key on a deleted key restarts
-	 * the walk, which would make a sweep quadratic.
-	 */
-	err = gatemap_each(gm, GM_VERIFIED, sweep_collect, &sw);
-	for (size_t i = 0; i < sw.n; i++)
-		if (!bpf_map_delete_elem(gm->fd[GM_VERIFIED], &sw.doomed[i]))
+	for (size_t i = 0; i < c.n; i++)
+		if (!bpf_map_delete_elem(gm->fd[GM_VERIFIED], &c.keys[i]))
 			n++;
-	free(sw.doomed);
-	if (sw.err)
-		return sw.err;
+	free(c.keys);
 	return err ? err : n;
 }
 

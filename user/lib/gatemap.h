@@ -65,24 +65,40 @@ int gatemap_flow_key(struct flow_key *key, const struct sockaddr *peer,
 		     const struct sockaddr *local);
 
 /*
- * gatemap_verify(gm, key, site_id, cert_id, flags): pins a verified, open
- * flow (flags: enum verified_flags) and removes it from pending. Returns 0
- * or -errno.
+ * gatemap_verify(gm, key, site_id, cert_id, flags, lease_ns): pins a
+ * verified, open flow (flags: enum verified_flags, VERIFIED_F_OPEN added)
+ * that passes for lease_ns unless renewed, and removes it from pending.
+ * Returns 0 or -errno.
  */
 int gatemap_verify(struct gatemap *gm, const struct flow_key *key,
-		   __u32 site_id, const __u8 cert_id[8], __u32 flags);
+		   __u32 site_id, const __u8 cert_id[8], __u32 flags, __u64 lease_ns);
 
 /*
- * gatemap_linger(gm, key, linger_ns): lets a verified flow pass for
- * linger_ns more, so its TCP teardown still gets through. Returns 0 or
- * -errno (-ENOENT if the flow is not pinned).
+ * gatemap_renew(gm, key, lease_ns): an open flow passes for lease_ns from
+ * now. Returns 1, 0 if the flow is gone or no longer open (closed and
+ * lingering), or -errno.
+ */
+int gatemap_renew(struct gatemap *gm, const struct flow_key *key, __u64 lease_ns);
+
+/*
+ * gatemap_open_flows(gm, keys, n): the keys of the open verified flows, in
+ * *keys (malloc'd, the caller frees it; NULL when none) and *n. Returns 0
+ * or -errno.
+ */
+int gatemap_open_flows(struct gatemap *gm, struct flow_key **keys, size_t *n);
+
+/*
+ * gatemap_linger(gm, key, linger_ns): closes a verified flow, letting it
+ * pass for linger_ns more, so its TCP teardown still gets through.
+ * Returns 0 or -errno (-ENOENT if the flow is not pinned).
  */
 int gatemap_linger(struct gatemap *gm, const struct flow_key *key,
 		   __u64 linger_ns);
 
 /*
- * gatemap_sweep(gm, all): deletes verified entries whose linger expired
- * (all: every entry, for an agent starting over). Returns the number
+ * gatemap_sweep(gm, all): deletes closed verified entries whose linger
+ * expired (all: every entry, for an agent starting over). Open ones stay
+ * for their agent to renew, even past their lease. Returns the number
  * deleted, or -errno.
  */
 int gatemap_sweep(struct gatemap *gm, bool all);
