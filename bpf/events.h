@@ -37,6 +37,20 @@ struct {
 } reasons SEC(".maps");
 
 /*
+ * Handshake outcomes by reason id (0: ok), counted by the agent through a
+ * mapping of this array, so counting costs it no system call; `top` and
+ * `status` read them. Totals since the map was created, like stats.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AOPGATE_MAX_REASONS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} handshakes SEC(".maps");
+
+/*
  * The events' rate limit: a one-second window shared by all CPUs, when it
  * began and how many events it sent. It lives in .bss, not in a pinned
  * map: it holds nothing worth keeping across a program swap, and the

@@ -26,6 +26,7 @@
 #define AOPGATE_MAP_EVENTS    "events"
 #define AOPGATE_MAP_SITES     "sites"
 #define AOPGATE_MAP_REASONS   "reasons"
+#define AOPGATE_MAP_HANDSHAKES "handshakes"
 
 /* Default map sizes; `aopgate attach` can change them. */
 #define AOPGATE_DEF_MAX_VERIFIED  (1u << 20)

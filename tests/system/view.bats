@@ -143,6 +143,24 @@ screen_wait() {
 	refute_output --partial $'\033'
 }
 
+@test "top counts the agent's handshakes by outcome: verified and each refusal reason" {
+	agent_up
+	run fetch edge1
+	assert_success
+	run fetch -
+	assert_failure
+	agent_log_wait "reason=no_cert"
+	run gate top --once --interval 200ms
+	assert_success
+	assert_line --regexp "^handshakes \(aopgated\) +per second +total$"
+	assert_line --regexp "^ok \(verified\) +[0-9.]+ +1$"
+	assert_line --regexp "^no_cert +[0-9.]+ +1$"
+	# They are the gate's map's counts, which survive the agent.
+	run bpftool map lookup pinned "$PIN/handshakes" key 0 0 0 0 -j
+	assert_success
+	[ "$(echo "$output" | jq -r .formatted.value)" = 1 ]
+}
+
 @test "deny list says why a source is penalized, where and when, and 'operator' for a deny" {
 	agent_up
 	for _ in 1 2 3; do

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "addr.h"
+#include "certinfo.h"
 #include "conn.h"
 #include "gatemap.h"
 #include "log.h"
@@ -174,6 +175,14 @@ static void log_verify(struct conn *c, const char *result, enum reason r, uint64
 
 static void upstream_start(struct conn *c, uint64_t now);
 
+/* One handshake outcome, once per connection: the metrics and the gate's handshakes map. */
+static void count_handshake(struct conn *c, enum reason r, uint64_t now)
+{
+	metrics_handshake(c->site ? c->site->name : NULL, r, now - c->t_accept);
+	gateio_handshake(r);
+	c->counted = true;
+}
+
 /*
  * The site's PROXY header for this connection into buf: its length, 0 when
  * the site sends none, -1 when it does not fit.
@@ -253,8 +262,7 @@ static void handshake_done(struct conn *c, uint64_t now)
 	store = tls_site_store(c->rt->tls, c->site->id);
 	r = policy_decide(c->site, store, c->ssl, false, &c->res);
 	policy_describe(SSL_get0_peer_certificate(c->ssl), &c->id);
-	metrics_handshake(c->site->name, r, now - c->t_accept);
-	c->counted = true;
+	count_handshake(c, r, now);
 	if (r != REASON_OK) {
 		if (c->site->verify != CONFIG_VERIFY_OPTIONAL) {
 			conn_close(c, r, now);
@@ -264,6 +272,8 @@ static void handshake_done(struct conn *c, uint64_t now)
 		log_verify(c, "fail", r, now, " action=admit");
 	} else {
 		log_verify(c, "ok", r, now, NULL);
+		if (c->id.has_cert)
+			certinfo_puller(c->site->name, SSL_get0_peer_certificate(c->ssl));
 		/* Only a verified certificate earns standing, not verify = off. */
 		if (c->id.has_cert && c->site->verify != CONFIG_VERIFY_OFF)
 			gateio_succeed(c->key.saddr, a->standing_ns);
@@ -639,8 +649,7 @@ static void conn_close(struct conn *c, enum reason r, uint64_t now)
 		if (reason_is_failure(r)) {
 			judge_failure(c, r, extra, sizeof(extra));
 			if (!c->counted)
-				metrics_handshake(c->site ? c->site->name : NULL, r,
-						  now - c->t_accept);
+				count_handshake(c, r, now);
 		}
 		if (!c->id.has_cert && c->ssl)
 			policy_describe(policy_peer_cert(c->ssl), &c->id);

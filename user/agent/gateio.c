@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 
 #include "gatemap.h"
 #include "log.h"
 #include "gateio.h"
 #include "pinroot.h"
+#include "privs.h"
 
 static struct gatemap *gateio_gm;
 static struct gate_cfg gateio_cfg;
@@ -68,6 +70,31 @@ int gateio_lock(const char *pin_root)
 	return -1;
 }
 
+_Static_assert(REASON_MAX <= AOPGATE_MAX_REASONS, "the handshakes map has a slot per reason");
+
+/* The handshakes map, mapped once the maps are open; NULL if it could not be. */
+static __u64 *hs_counts;
+
+static void hs_map(struct gatemap *gm)
+{
+	size_t len = AOPGATE_MAX_REASONS * sizeof(__u64);
+	void *p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, gatemap_fd(gm, GM_HANDSHAKES), 0);
+	if (p == MAP_FAILED) {
+		log_warn("event=maps note=\"handshakes are not counted for aopgate top\" "
+			 "error=\"cannot map handshakes: %s\"", strerror(errno));
+		return;
+	}
+	hs_counts = p;
+}
+
+void gateio_handshake(enum reason r)
+{
+	if (hs_counts && (unsigned)r < AOPGATE_MAX_REASONS)
+		__atomic_fetch_add(&hs_counts[r], 1, __ATOMIC_RELAXED);
+}
+
 int gateio_open(const char *pin_root)
 {
 	char err[256] = "", q[300];
@@ -83,6 +110,7 @@ int gateio_open(const char *pin_root)
 		return -1;
 	}
 	cfg_refresh(gm);
+	hs_map(gm);
 	__atomic_store_n(&gateio_gm, gm, __ATOMIC_RELEASE);
 	log_info("event=maps result=ok pin_root=%s", pin_root);
 	return 0;
@@ -253,6 +281,8 @@ static void *lease_loop(void *arg)
 	__u64 last = gatemap_now_ns();
 
 	(void)arg;
+	/* It writes maps through descriptors it already holds: no privilege. */
+	privs_drop_thread();
 	for (;;) {
 		__u64 lease = __atomic_load_n(&lease_ns, __ATOMIC_RELAXED);
 		__u64 every = lease / GATEIO_RENEWALS, now;
@@ -282,6 +312,7 @@ int gateio_lease_start(void)
 		log_error("event=start error=\"cannot start the lease thread: %s\"", strerror(rc));
 		return -1;
 	}
+	pthread_setname_np(t, "aopgated-lease");
 	pthread_detach(t);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "addr.h"
@@ -32,8 +33,15 @@ struct penalized {
 	struct penalty p;
 };
 
+/* One handshake outcome's count, then and now. */
+struct outcome {
+	__u32 reason;
+	__u64 was, now;
+};
+
 struct top {
 	struct gatemap *gm;
+	struct outcome hs[AOPGATE_MAX_REASONS];
 	struct gate_cfg cfg;
 	struct dropped src[TOP_SOURCES];
 	int n_src;
@@ -135,6 +143,53 @@ static const char *prefix_of(const struct top *t, const __u8 addr[16], char *buf
 	return buf;
 }
 
+/* Reads the handshakes map into now, keeping the last frame's counts in was. */
+static void read_handshakes(struct top *t, bool first)
+{
+	for (__u32 r = 0; r < AOPGATE_MAX_REASONS; r++) {
+		__u64 n = 0;
+
+		bpf_map_lookup_elem(gatemap_fd(t->gm, GM_HANDSHAKES), &r, &n);
+		t->hs[r].reason = r;
+		t->hs[r].was = first ? n : t->hs[r].now;
+		t->hs[r].now = n;
+	}
+}
+
+/* ok first, then the failures that moved most, then the most frequent. */
+static int by_rate(const void *a, const void *b)
+{
+	const struct outcome *x = a, *y = b;
+	__u64 dx = x->now - x->was, dy = y->now - y->was;
+
+	if (!x->reason || !y->reason)
+		return x->reason ? 1 : y->reason ? -1 : 0;
+	if (dx != dy)
+		return dx < dy ? 1 : -1;
+	return x->now < y->now ? 1 : x->now > y->now ? -1 : 0;
+}
+
+static void frame_handshakes(struct top *t, double secs)
+{
+	struct outcome hs[AOPGATE_MAX_REASONS];
+	char why[AOPGATE_NAME_LEN];
+	int shown = 0;
+
+	memcpy(hs, t->hs, sizeof(hs));
+	qsort(hs, AOPGATE_MAX_REASONS, sizeof(hs[0]), by_rate);
+	printf("\n%-32s %14s %18s\n", "handshakes (aopgated)", "per second", "total");
+	for (int i = 0; i < AOPGATE_MAX_REASONS && shown <= TOP_ROWS; i++) {
+		if (!hs[i].now)
+			continue;
+		gatemap_name_get(t->gm, GM_REASONS, hs[i].reason, why, sizeof(why));
+		printf("%-32s %14.1f %18llu\n", hs[i].reason ? why : "ok (verified)",
+		       (hs[i].now - hs[i].was) / secs, (unsigned long long)hs[i].now);
+		shown++;
+	}
+	if (!shown)
+		printf("(none yet)\n");
+}
+
 static void frame(struct top *t, const struct counter *a, const struct counter *b,
 		  double secs, uint64_t interval_ns)
 {
@@ -186,8 +241,7 @@ static void frame(struct top *t, const struct counter *a, const struct counter *
 		printf("... %d more\n", t->n_penalized - t->n_pen);
 	else if (!t->n_pen)
 		printf("(none)\n");
-	/* The maps hold no handshake outcomes; say where they are. */
-	printf("\nhandshakes by result and reason: aopgated's /metrics\n");
+	frame_handshakes(t, secs);
 	fflush(stdout);
 }
 
@@ -238,6 +292,7 @@ int top_run(const char *pin_root, uint64_t interval_ns, bool once)
 		cli_err("cannot read the counters: %s", strerror(errno));
 		goto out;
 	}
+	read_handshakes(t, true);
 	ta = gatemap_now_ns();
 	for (;;) {
 		if (wait_interval(rb, interval_ns))
@@ -250,6 +305,7 @@ int top_run(const char *pin_root, uint64_t interval_ns, bool once)
 		t->now = tb;
 		t->n_pen = t->n_penalized = t->scanned = 0;
 		gatemap_each(t->gm, GM_PENALTY, on_penalty, t);
+		read_handshakes(t, false);
 		if (!once)
 			fputs("\033[H\033[2J", stdout);	/* home, clear */
 		frame(t, a, b, (tb - ta) / 1e9, interval_ns);

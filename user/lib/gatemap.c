@@ -32,6 +32,7 @@ static const char *const map_names[GM_N_MAPS] = {
 	[GM_EVENTS] = AOPGATE_MAP_EVENTS,
 	[GM_SITES] = AOPGATE_MAP_SITES,
 	[GM_REASONS] = AOPGATE_MAP_REASONS,
+	[GM_HANDSHAKES] = AOPGATE_MAP_HANDSHAKES,
 };
 
 #define NAME(id, name) name,

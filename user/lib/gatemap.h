@@ -24,6 +24,7 @@ enum gatemap_id {
 	GM_EVENTS,	/* a ring buffer: read it with libbpf's ring_buffer */
 	GM_SITES,
 	GM_REASONS,
+	GM_HANDSHAKES,	/* handshake outcomes by reason id; mmapable */
 	GM_N_MAPS,
 };
 
