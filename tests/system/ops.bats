@@ -211,7 +211,7 @@ notify_wait() {
 	[ "$(metric aopgate_gate_links)" -eq 0 ]
 }
 
-@test "certificate expiry: each site's server certificate and client CA, as Unix times" {
+@test "certificate expiry: each site's server certificate, client CA and last puller's certificate, as Unix times" {
 	agent_up
 	want=$(date -d "$(openssl x509 -enddate -noout -in "$PKI/server.pem" | cut -d= -f2)" +%s)
 	[ "$(metric "aopgate_server_cert_not_after_seconds{site=\"origin.test\",file=\"$PKI/server.pem\"}")" = "$want" ]
@@ -219,6 +219,13 @@ notify_wait() {
 	[ "$(metric "aopgate_client_ca_not_after_seconds{site=\"origin.test\",file=\"$PKI/edge.pem\"}")" = "$want" ]
 	want=$(date -d "$(openssl x509 -enddate -noout -in "$PKI/other.pem" | cut -d= -f2)" +%s)
 	[ "$(metric "aopgate_client_ca_not_after_seconds{site=\"other.test\",file=\"$LAB_DIR/other-ca.pem\"}")" = "$want" ]
+	# The puller's own certificate, once one has been verified.
+	run scrape
+	refute_output --partial 'aopgate_client_cert_not_after_seconds{'
+	run fetch edge1
+	assert_success
+	want=$(date -d "$(openssl x509 -enddate -noout -in "$PKI/edge1.pem" | cut -d= -f2)" +%s)
+	[ "$(metric 'aopgate_client_cert_not_after_seconds{site="origin.test"}')" = "$want" ]
 }
 
 @test "per-site handshake latency, map fill and process_* series; promtool check metrics passes" {
@@ -276,4 +283,11 @@ notify_wait() {
 	run "$AOPGATED" -t -c "$LAB_DIR/main.conf"
 	assert_failure
 	assert_output --regexp "^$LAB_DIR/conf.d/20-origin.conf:[0-9]+: unknown key 'upstream_typo'"
+	# A certificate that does not load is named by the included file too.
+	sed -i -e '/^upstream_typo/d' -e 's|^cert *=.*|cert = /nonexistent/server.pem|' \
+		"$LAB_DIR/conf.d/20-origin.conf"
+	line=$(grep -n '^cert = /nonexistent' "$LAB_DIR/conf.d/20-origin.conf" | cut -d: -f1)
+	run "$AOPGATED" -t -c "$LAB_DIR/main.conf"
+	assert_failure
+	assert_output --regexp "^$LAB_DIR/conf.d/20-origin.conf:$line: cert /nonexistent/server.pem"
 }

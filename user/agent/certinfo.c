@@ -22,6 +22,15 @@ static struct cert_date *dates;
 static size_t n_dates;
 static char *strings;		/* one allocation holding every name */
 
+/* The last verified puller certificate's notAfter, by site name. */
+struct puller_date {
+	char site[256];
+	long long not_after;
+};
+#define PULLER_SITES 1024
+static struct puller_date pullers[PULLER_SITES];
+static size_t n_pullers;
+
 static int not_after(const X509 *x, long long *out)
 {
 	struct tm tm;
@@ -112,6 +121,23 @@ void certinfo_update(const struct config *cfg)
 	pthread_mutex_unlock(&certinfo_lock);
 }
 
+void certinfo_puller(const char *site, const X509 *cert)
+{
+	long long t;
+	size_t i;
+
+	if (!site || !cert || not_after(cert, &t) < 0)
+		return;
+	pthread_mutex_lock(&certinfo_lock);
+	for (i = 0; i < n_pullers && strcmp(pullers[i].site, site); i++)
+		;
+	if (i == n_pullers && n_pullers < PULLER_SITES)
+		snprintf(pullers[n_pullers++].site, sizeof(pullers[0].site), "%s", site);
+	if (i < n_pullers)
+		pullers[i].not_after = t;
+	pthread_mutex_unlock(&certinfo_lock);
+}
+
 /* Label values: site names are checked host names; paths are escaped. */
 static void label(FILE *f, const char *s)
 {
@@ -145,5 +171,11 @@ void certinfo_render(FILE *f)
 			fprintf(f, "\"} %lld\n", dates[i].not_after);
 		}
 	}
+	fprintf(f, "# HELP aopgate_client_cert_not_after_seconds When the certificate of each "
+		"site's last verified puller expires (Unix time).\n"
+		"# TYPE aopgate_client_cert_not_after_seconds gauge\n");
+	for (size_t i = 0; i < n_pullers; i++)
+		fprintf(f, "aopgate_client_cert_not_after_seconds{site=\"%s\"} %lld\n",
+			pullers[i].site, pullers[i].not_after);
 	pthread_mutex_unlock(&certinfo_lock);
 }
