@@ -298,6 +298,44 @@ strict_sni = yes"
 	kill -HUP "$AGENT_PID"
 	agent_log_wait "event=reload result=ok gen=2"
 	wait "$held" || true
+	# The pin root is root's and 0700: health and links are still seen.
+	run in_origin curl -sS --max-time 3 http://127.0.0.1:9901/healthz
+	assert_output "ok"
+	[ "$(metric aopgate_gate_links)" -eq 1 ]
+}
+
+# caps PID TID: "CapPrm CapEff NoNewPrivs" of one thread, masks in hex.
+caps() {
+	awk '/^CapPrm:/ { p = $2 } /^CapEff:/ { e = $2 } /^NoNewPrivs:/ { n = $2 }
+		END { print p, e, n }' "/proc/$1/task/$2/status"
+}
+
+@test "after the privilege drop the workers hold no capability; the main thread only CAP_DAC_READ_SEARCH, raised for a reload" {
+	agent_conf "user = nobody"
+	agent_up
+	agent_log_wait "event=start user=nobody"
+	local workers=0 others=0
+	for t in /proc/"$AGENT_PID"/task/*; do
+		tid=${t##*/}
+		if [ "$tid" = "$AGENT_PID" ]; then
+			# Permitted for a reload's reads, not effective in between.
+			[ "$(caps "$AGENT_PID" "$tid")" = "0000000000000004 0000000000000000 0" ]
+		elif [ "$(cat "$t/comm")" = aopgated-work ]; then
+			[ "$(caps "$AGENT_PID" "$tid")" = "0000000000000000 0000000000000000 1" ]
+			workers=$((workers + 1))
+		else
+			[ "$(caps "$AGENT_PID" "$tid" | cut -d' ' -f1-2)" = \
+				"0000000000000000 0000000000000000" ]
+			others=$((others + 1))
+		fi
+	done
+	[ "$workers" -ge 1 ]
+	[ "$others" -ge 1 ]
+	# The key is root's alone, and a reload still reads it.
+	kill -HUP "$AGENT_PID"
+	agent_log_wait "event=reload result=ok gen=2"
+	run fetch edge1
+	assert_success
 }
 
 @test "the PROXY v2 header carries the client address, SNI, ALPN, TLS version, CN and fingerprint" {

@@ -33,6 +33,7 @@
 #include "gateio.h"
 #include "notify.h"
 #include "pinroot.h"
+#include "privs.h"
 #include "procstat.h"
 #include "runtime.h"
 #include "tls.h"
@@ -113,43 +114,6 @@ static int listen_on(const struct config_addr *a)
 }
 
 /*
- * Keeps CAP_DAC_READ_SEARCH (only) across setuid: a reload must still read
- * keys that only root may read, as the first load did.
- */
-static int keep_read_cap(void)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = { 0 };
-
-	d[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].permitted = CAP_TO_MASK(CAP_DAC_READ_SEARCH);
-	d[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].effective = CAP_TO_MASK(CAP_DAC_READ_SEARCH);
-	return syscall(SYS_capset, &h, d);
-}
-
-static int drop_privileges(const char *user)
-{
-	struct passwd *pw;
-
-	if (!user || getuid() != 0)
-		return 0;
-	pw = getpwnam(user);
-	if (!pw) {
-		log_error("event=start error=\"user %s does not exist\"", user);
-		return -1;
-	}
-	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(0, NULL) < 0 ||
-	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		log_error("event=start error=\"cannot become %s: %s\"", user, strerror(errno));
-		return -1;
-	}
-	if (keep_read_cap() < 0)
-		log_warn("event=start note=\"no CAP_DAC_READ_SEARCH: a reload reads only files "
-			 "%s may read\" error=\"%s\"", user, strerror(errno));
-	prctl(PR_SET_KEEPCAPS, 0);
-	return 0;
-}
-
-/*
  * The path the agent opens its pin root by: pin_root itself, or the host's
  * bpffs through a held descriptor when this process has a mount namespace
  * of its own (ip netns exec). NULL after logging why there is none.
@@ -198,9 +162,15 @@ static int check_only(const char *path, struct runtime *rt)
 static void reload(const char *path, const struct config *running)
 {
 	char err[8192];
-	struct runtime *rt = runtime_load(path, err, sizeof(err));
 	const struct config_agent *o = &running->agent, *n;
+	struct runtime *rt;
 
+	/* Keys only root may read, as the first load read them. */
+	privs_reading(true);
+	rt = runtime_load(path, err, sizeof(err));
+	if (rt)
+		certinfo_update(rt->cfg);
+	privs_reading(false);
 	if (!rt) {
 		metrics_reload(0);
 		log_errors("reload", err);
@@ -221,7 +191,6 @@ static void reload(const char *path, const struct config *running)
 	if (n->max_connections != o->max_connections)
 		fdlimit_apply(n->max_connections, true);
 	worker_set_max(n->max_connections);
-	certinfo_update(rt->cfg);
 	runtime_publish(rt);
 	gateio_publish(rt->cfg);
 	worker_notify();
@@ -355,7 +324,7 @@ int main(int argc, char **argv)
 		log_warn("event=maps note=\"pin_root = off: flows are not pinned and "
 			 "failed sources are not penalized\"");
 	}
-	if (drop_privileges(a->user) < 0)
+	if (privs_become(a->user) < 0)
 		goto out;
 	workers = a->workers ? a->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (workers < 1)

@@ -5,9 +5,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +175,9 @@ static void render_handshakes(FILE *f)
 }
 
 static char *pin_root;		/* NULL: pin_root = off */
+static int pin_dirfd = -1;	/* pin_root, opened before the privilege drop */
+/* Its descriptors share one offset: one reader at a time. */
+static pthread_mutex_t pin_dir_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gatemap *fill_maps;	/* our own fds, for the fill levels only */
 
 /* The maps whose fill matters: verified is a plain hash (full: new flows
@@ -228,20 +233,39 @@ static void render_fill(FILE *f)
 				gatemap_name(fill_ids[i]), max[i]);
 }
 
+/*
+ * Counts the pin root's entries whose names start with prefix (the whole
+ * name with exact). The directory was opened at start, while the agent
+ * could still search it: the pin root is root's and 0700, and reading an
+ * open directory needs no permission, where opening it again would.
+ */
+static int pin_entries(const char *prefix, bool exact)
+{
+	struct dirent *e;
+	int fd, n = 0;
+	DIR *d;
+
+	pthread_mutex_lock(&pin_dir_lock);
+	fd = pin_dirfd >= 0 ? dup(pin_dirfd) : -1;
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d) {
+		rewinddir(d);
+		while ((e = readdir(d)))
+			if (exact ? !strcmp(e->d_name, prefix) :
+				    !strncmp(e->d_name, prefix, strlen(prefix)))
+				n++;
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	pthread_mutex_unlock(&pin_dir_lock);
+	return n;
+}
+
 /* Interfaces the gate is attached to: the link pins `aopgate attach` leaves. */
 static int gate_links(void)
 {
-	DIR *d = pin_root ? opendir(pin_root) : NULL;
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "link-", 5))
-			n++;
-	closedir(d);
-	return n;
+	return pin_entries("link-", false);
 }
 
 static void render_datapath(FILE *f)
@@ -317,8 +341,6 @@ int metrics_render(char **buf, size_t *len)
 static int healthy(char *why, size_t len)
 {
 	struct counter sum[CNT_MAX];
-	struct stat st;
-	char path[4096];
 
 	if (!pin_root) {
 		snprintf(why, len, "ok (pin_root = off: no gate)\n");
@@ -328,8 +350,7 @@ static int healthy(char *why, size_t len)
 		snprintf(why, len, "the gate's maps are not open\n");
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/%s", pin_root, gatemap_name(GM_STATS));
-	if (stat(path, &st) < 0) {
+	if (!pin_entries(gatemap_name(GM_STATS), true)) {
 		snprintf(why, len, "the gate's maps are no longer pinned under %s\n", pin_root);
 		return 0;
 	}
@@ -409,6 +430,7 @@ int metrics_serve(const struct config_addr *addr, const char *root)
 		goto err;
 	if (strcmp(root, "off")) {
 		pin_root = strdup(root);
+		pin_dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		/* Missing maps are the agent's start-up error to report, not ours. */
 		fill_maps = gatemap_open(root, err, sizeof(err));
 	}

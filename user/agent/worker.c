@@ -13,6 +13,7 @@
 #include "gatemap.h"
 #include "log.h"
 #include "metrics.h"
+#include "privs.h"
 #include "worker.h"
 
 #define TICK_NS 200000000ull	/* deadlines are checked this often */
@@ -153,6 +154,10 @@ static void *worker_loop(void *arg)
 	uint64_t last_tick = 0, drain;
 	size_t live = 0;
 
+	/* The code that reads TLS clients' bytes holds no privilege at all. */
+	if (privs_drop_thread() < 0)
+		log_warn("event=start note=\"a worker keeps its capabilities\" error=\"%s\"",
+			 strerror(errno));
 	w->gen = runtime_generation();
 	for (;;) {
 		int n = epoll_wait(w->epfd, ev, 128, TICK_NS / 1000000);
@@ -229,6 +234,7 @@ int worker_start(int n, const int *lfds, size_t nl, long max)
 			log_error("event=start error=\"worker %d: %s\"", i, strerror(errno));
 			return -1;
 		}
+		pthread_setname_np(workers[i].th, "aopgated-work");
 		n_workers++;
 	}
 	return 0;
