@@ -146,8 +146,11 @@ int tls_init(void)
 
 /* ---- building ---- */
 
-/* Collects "file:line: what" errors, like the configuration does. */
-/* Errors in the TLS material, as "file:line: what (OpenSSL's reason)". */
+/*
+ * Errors in the TLS material, as "file:line: what (OpenSSL's reason)",
+ * like the configuration's; file is the one that holds the site being
+ * built, an included one for a site from conf.d.
+ */
 struct tls_err {
 	const char *file;
 	struct errbuf eb;
@@ -514,8 +517,10 @@ struct tls *tls_build(const struct config *cfg, char *err, size_t errlen)
 	}
 	SSL_CTX_set_client_hello_cb(t->front, hello_cb, t);
 	/* Every site is built, so -t reports every broken file at once. */
-	for (size_t i = 0; i < cfg->n_sites; i++)
+	for (size_t i = 0; i < cfg->n_sites; i++) {
+		e.file = cfg->sites[i].file ? cfg->sites[i].file : cfg->file;
 		build_site(t, &cfg->sites[i], &e);
+	}
 	if (e.eb.n)
 		goto err;
 	return t;
