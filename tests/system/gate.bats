@@ -170,8 +170,11 @@ reaches_gate_port() {
 	gate allow add 198.51.100.0/24
 	gate set syn_rate 7
 	before=$(gate status --json)
-	gate_attach -m native
+	run gate_attach -m native
+	assert_success
 	after=$(gate status --json)
+	# attach names the program now attached, as status and bpftool see it.
+	assert_output --partial "program id $(jq '.attachments[0].prog_id' <<<"$after"))"
 	[ "$(jq '.attachments[0].link_id' <<<"$before")" = "$(jq '.attachments[0].link_id' <<<"$after")" ]
 	[ "$(jq '.attachments[0].prog_id' <<<"$before")" != "$(jq '.attachments[0].prog_id' <<<"$after")" ]
 	[ "$(jq '.config.syn_rate' <<<"$after")" = 7 ]
@@ -266,4 +269,48 @@ reaches_gate_port() {
 	run in_origin setpriv --reuid=65534 --regid=65534 --clear-groups "$AOPGATE" --pin-root "$PIN" status
 	assert_failure
 	assert_output --partial "must run as root"
+}
+
+# unit_exec KEY: runs the installed aopgate@ unit's KEY (ExecStart, ...)
+# for the lab's interface as systemd would: its environment files read in
+# order, %i replaced, unquoted $VARs split on whitespace; in the origin ns.
+unit_exec() {
+	local unit=$DEST/usr/lib/systemd/system/aopgate@.service f line
+	(
+		set -a
+		while IFS= read -r f; do
+			f=${f#EnvironmentFile=}
+			f=${f#-}
+			f=${f//%i/$LAB_IF_O}
+			[ ! -f "$f" ] || . "$f"
+		done < <(grep '^EnvironmentFile=' "$unit")
+		line=$(grep "^$1=" "$unit")
+		line=${line#*=}
+		eval "in_origin ${line//%i/$LAB_IF_O}"
+	)
+}
+
+@test "the aopgate@ unit's start, reload and stop take the interface's own options file, --pin-root too" {
+	DEST=$LAB_DIR/dest
+	make -s -C "$BATS_TEST_DIRNAME/../.." BUILD="$AOPGATE_BUILD" install \
+		PREFIX="$DEST/usr" SYSCONFDIR="$DEST/etc" >/dev/null
+	mkdir -p "$DEST/etc/default"
+	echo 'AOPGATE_ATTACH_OPTS="--gate-ports 443 --backend-ports 8080"' >"$DEST/etc/default/aopgate"
+	cat >"$DEST/etc/default/aopgate-$LAB_IF_O" <<-EOC
+	AOPGATE_OPTS="--pin-root $PIN"
+	AOPGATE_ATTACH_OPTS="--gate-ports 443 --backend-ports 8080 --mode monitor"
+	EOC
+	run unit_exec ExecStart
+	assert_success
+	assert_output --partial "maps under $PIN"
+	[ "$(gate status --json | jq -r .config.mode)" = monitor ]
+	# A reload swaps the program and names the one now attached.
+	run unit_exec ExecReload
+	assert_success
+	assert_output --partial "program id $(gate status --json | jq '.attachments[0].prog_id'))"
+	run unit_exec ExecStop
+	assert_success
+	run in_origin ip -d link show "$LAB_IF_O"
+	refute_output --partial "prog/xdp"
+	[ ! -e "$PIN/link-$LAB_IF_O" ]
 }

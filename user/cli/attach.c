@@ -376,6 +376,8 @@ static int link_program(const struct attach_opts *o, int ifindex, int prog_fd,
 			if (ret)
 				cli_err("cannot replace the program on %s: %s",
 					o->ifname, strerror(errno));
+			else
+				link_describe(fd, a);	/* the id now attached, not the old one */
 			close(fd);
 			return ret ? -1 : 0;
 		}
