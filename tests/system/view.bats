@@ -129,6 +129,14 @@ screen_wait() {
 	grep -qE '^new connections/s' "$LAB_DIR/screen.log"
 	# Nothing is wider than the 80 columns it was drawn in.
 	[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$LAB_DIR/screen.log")" -le 80 ]
+	# Ctrl-C at the keyboard ends it; the pane's shell goes on to its sleep.
+	tmux -L "$TMUX_SOCK" send-keys -t top C-c
+	for _ in $(seq 50); do
+		[ "$(tmux -L "$TMUX_SOCK" display-message -p -t top '#{pane_current_command}')" = sleep ] &&
+			return 0
+		sleep 0.1
+	done
+	fail "top did not end on Ctrl-C: $(tmux -L "$TMUX_SOCK" display-message -p -t top '#{pane_current_command}')"
 }
 
 @test "top --once prints one frame with the rates over its interval" {
