@@ -19,6 +19,8 @@ pkgs=(
 	prometheus
 	# tests: aopgate top in a real terminal
 	tmux
+	# tests: the system suites two files at a time (bats --jobs)
+	parallel
 	# tests: the benchmarks' smoke run (xdp-filter, the floods' baseline,
 	# the proxies the agent is compared with)
 	xdp-tools netsniff-ng iptables ethtool haproxy libnginx-mod-stream

@@ -65,7 +65,11 @@ if [ $sanitized -eq 1 ]; then
 	done
 elif [ $system -eq 1 ]; then
 	export AOPGATE_BUILD=$top/$build
-	count "system (bats)" bats --tap "$top/tests/system"
+	# Two files at a time (AOPGATE_TEST_JOBS): a system test mostly waits
+	# on a namespace, a listener or a deadline, not on the CPU. Each file's
+	# tests still run in order, and every lab has names of its own.
+	count "system (bats)" bats --tap --jobs "${AOPGATE_TEST_JOBS:-2}" \
+		--no-parallelize-within-files "$top/tests/system"
 	count "bench smoke" "$top/tests/bench/run" --smoke --tap --build "$top/$build"
 fi
 
