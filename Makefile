@@ -101,8 +101,8 @@ $(BUILD)/%.o: user/%.c
 # Rewritten only when the version changes, so a build stays incremental.
 $(BUILD)/version.h: FORCE
 	@mkdir -p $(@D)
-	@echo '#define AOPGATE_VERSION "$(AOP_VERSION)"' > $@.$$$$.tmp
-	@cmp -s $@.$$$$.tmp $@ && rm -f $@.$$$$.tmp || mv $@.$$$$.tmp $@
+	@t=$@.$$$$.tmp; echo '#define AOPGATE_VERSION "$(AOP_VERSION)"' >$$t; \
+		cmp -s $$t $@ && rm -f $$t || mv $$t $@
 
 $(BUILD)/agent/aopgated.o $(BUILD)/agent/metrics.o $(BUILD)/cli/aopgate.o: $(BUILD)/version.h
 
