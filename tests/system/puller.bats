@@ -296,3 +296,56 @@ penalized() {
 	run bpftool map dump pinned "$PIN/standing"
 	assert_output --partial '"until_ns":'
 }
+
+# idlers NAME N [ADDR [BINDS]]: tests/system/idle.py in the client ns
+# holding N connections to 443 that never send; waits until all are tried.
+idlers() {
+	spawn "$1" "$LAB_C" "$PY" "$BATS_TEST_DIRNAME/idle.py" "${3:-$ORIGIN4}" 443 "$2" \
+		--bind "${4:-}" --ready "$LAB_DIR/$1.ready" --hold 30
+	for _ in $(seq 150); do
+		[ -s "$LAB_DIR/$1.ready" ] && return 0
+		sleep 0.1
+	done
+	fail "$1 did not finish connecting"
+}
+
+@test "a /64 holding max_handshakes_per_source idle handshakes is refused more, and the puller keeps pulling" {
+	agent_conf "max_handshakes_per_source = 4"
+	sed -i 's/^handshake_timeout = .*/handshake_timeout = 30s/' "$LAB_DIR/aopgate.conf"
+	agent_up
+	# Three addresses of one /64 count as one source.
+	for i in 11 12 13; do
+		in_client ip addr add "fd00:77::$i/64" dev "$LAB_IF_C" nodad
+	done
+	idlers idle 12 "$ORIGIN6" fd00:77::11,fd00:77::12,fd00:77::13
+	agent_log_wait "event=close reason=handshake_limit src=\[fd00:77::1[123]\]:[0-9]+ max_handshakes_per_source=4 "
+	[ "$(metric 'aopgate_closes_total{reason="handshake_limit"}')" -ge 8 ]
+	[ "$(metric aopgate_connections_active)" -le 4 ]
+	for _ in 1 2 3; do
+		run fetch edge1
+		assert_success
+		assert_output "hello $CLIENT4"
+	done
+	# Refused at accept, not judged: no strike for the /64.
+	run penalized
+	assert_failure
+}
+
+@test "a puller in good standing is never capped by max_handshakes_per_source" {
+	agent_conf "max_handshakes_per_source = 2"
+	sed -i 's/^handshake_timeout = .*/handshake_timeout = 30s/' "$LAB_DIR/aopgate.conf"
+	agent_up
+	run fetch edge1
+	assert_success
+	# Its own address now holds more handshakes than the cap.
+	idlers idle 6
+	for _ in $(seq 30); do
+		[ "$(metric aopgate_connections_active)" -ge 6 ] && break
+		sleep 0.1
+	done
+	[ "$(metric aopgate_connections_active)" -ge 6 ]
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+	[ "$(metric 'aopgate_closes_total{reason="handshake_limit"}')" -eq 0 ]
+}

@@ -114,8 +114,13 @@ const struct config_directive config_dirs[] = {
 	{ "drain_timeout", confval_duration, AG(drain_timeout_ns), "25s", 0,
 	  "after SIGTERM, connections still open this long are closed "
 	  "(below systemd's TimeoutStopSec=30)" },
-	{ "max_connections", confval_max_conn, AG(max_connections), "100000", 0,
-	  "connections beyond this are closed at accept" },
+	{ "max_connections", confval_max_conn, AG(max_connections), "10000", 0,
+	  "connections beyond this are closed at accept; an idle handshake holds about 60 kB, "
+	  "so the default bounds them at about 0.6 GB: raise it with the memory to match" },
+	{ "max_handshakes_per_source", confval_hs_max, AG(max_handshakes_per_source), "100", 0,
+	  "unfinished handshakes one IPv4 address or IPv6 /64 may hold; more are closed at accept "
+	  "(handshake_limit). Sources in good standing, penalty_exempt or (unless "
+	  "penalize_allowed) inside the enforced allowlist are never capped; off: no cap" },
 	{ "penalty_after", confval_count, AG(penalty_after), "3", 0,
 	  "failed handshakes within penalty_window (and no success) that penalize a source" },
 	{ "penalty_window", confval_duration, AG(penalty_window_ns), "60s", 0,
