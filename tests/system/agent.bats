@@ -325,6 +325,26 @@ strict_sni = yes"
 	assert_output --partial 'aopgate_handshake_seconds_bucket{le="+Inf"} 1'
 }
 
+@test "without a user directive the agent runs as nobody, as nginx does; user = root stays root" {
+	agent_up
+	agent_log_wait "event=start user=nobody "
+	[ "$(ps -o user= -p "$AGENT_PID")" = nobody ]
+	run fetch edge1
+	assert_success
+	kill -9 "$AGENT_PID"
+	lab_wait_closed "$LAB_O" 443 5
+	: >"$LAB_DIR/agent.log"
+	agent_conf "user = root"
+	agent_start
+	agent_log_wait "event=start user=root uid=0 "
+	[ "$(ps -o user= -p "$AGENT_PID")" = root ]
+	# Root as configured, with its capabilities, not root stripped of them.
+	run grep -E '^CapEff:[[:space:]]+0+$' "/proc/$AGENT_PID/status"
+	assert_failure
+	run fetch edge1
+	assert_success
+}
+
 @test "after dropping privileges to 'user', flows are still pinned and a reload still reads root-only keys" {
 	agent_conf "user = nobody"
 	agent_up

@@ -140,6 +140,7 @@ static void test_defaults(void)
 	ok(c->agent.linger_ns == 5000000000ull, "linger default 5s");
 	ok(c->agent.flow_lease_ns == 30000000000ull, "flow_lease default 30s");
 	ok(c->agent.penalty_ns == 10000000000ull, "penalty default 10s");
+	ok(c->agent.user && !strcmp(c->agent.user, "nobody"), "user default nobody, as nginx");
 	ok(c->agent.max_connections == 10000, "max_connections default 10000 (about 0.6 GB idle)");
 	ok(c->agent.max_handshakes_per_source == 100, "max_handshakes_per_source default 100");
 	ok(!c->agent.strict_sni, "strict_sni default no");
