@@ -349,3 +349,39 @@ idlers() {
 	assert_output "hello $CLIENT4"
 	[ "$(metric 'aopgate_closes_total{reason="handshake_limit"}')" -eq 0 ]
 }
+
+@test "TLS 1.0 and 1.1 attempts are refused, and the puller keeps pulling" {
+	agent_up
+	for v in -tls1 -tls1_1; do
+		run in_client timeout 5 openssl s_client "$v" -cipher 'DEFAULT:@SECLEVEL=0' \
+			-connect "$ORIGIN4:443" -servername origin.test -cert "$PKI/edge1.pem" \
+			-key "$PKI/edge1.key" -CAfile "$PKI/edge.pem" </dev/null
+		assert_failure
+		assert_output --partial "alert protocol version"
+	done
+	agent_log_wait "event=verify result=fail reason=protocol_error .*detail=\"unsupported protocol\""
+	[ "$(metric 'aopgate_closes_total{reason="protocol_error"}')" -ge 2 ]
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+}
+
+@test "an SNI with a newline, quotes and control characters cannot inject a log line" {
+	agent_up
+	sni=$(printf 'x"\nts=0 level=info event=verify result=ok reason=ok src=6.6.6.6\t\001')
+	run in_client timeout 5 openssl s_client -connect "$ORIGIN4:443" -servername "$sni" \
+		-CAfile "$PKI/edge.pem" </dev/null
+	assert_failure
+	# Not a host name: refused as no site's, and never written out raw.
+	agent_log_wait "event=verify result=fail reason=unknown_sni site=- src=$CLIENT4:[0-9]+ sni=- "
+	# One line per event, each the agent's own: nothing from the SNI starts a line.
+	run grep -vc '^ts=20' "$LAB_DIR/agent.log"
+	assert_output 0
+	run grep -c '6.6.6.6' "$LAB_DIR/agent.log"
+	assert_output 0
+	# The metrics name sites from the configuration, never the SNI.
+	run in_origin curl -s --max-time 3 http://127.0.0.1:9901/metrics
+	refute_output --partial "6.6.6.6"
+	run fetch edge1
+	assert_success
+}
