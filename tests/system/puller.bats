@@ -385,3 +385,19 @@ idlers() {
 	run fetch edge1
 	assert_success
 }
+
+@test "SIGHUP in a loop under continuous pulls fails no pull" {
+	agent_up
+	(for _ in $(seq 30); do
+		fetch edge1 >/dev/null 2>&1 && echo ok || echo FAIL
+	done >"$LAB_DIR/pulls") &
+	pulls=$!
+	for _ in $(seq 10); do
+		kill -HUP "$AGENT_PID"
+		sleep 0.2
+	done
+	wait "$pulls"
+	agent_log_wait "event=reload result=ok gen=11"
+	run grep -c '^ok$' "$LAB_DIR/pulls"
+	assert_output 30
+}
