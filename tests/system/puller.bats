@@ -401,3 +401,23 @@ idlers() {
 	run grep -c '^ok$' "$LAB_DIR/pulls"
 	assert_output 30
 }
+
+@test "with the upstream down the puller gets upstream_error and no strike, and pulls once it is back" {
+	agent_up
+	kill "$(cat "$LAB_DIR/nginx.pid")"
+	lab_wait_closed "$LAB_O" 8080 5
+	for _ in 1 2 3 4; do
+		run fetch edge1
+		assert_failure
+	done
+	agent_log_wait "event=close reason=upstream_error site=origin.test src=$CLIENT4:"
+	[ "$(metric 'aopgate_closes_total{reason="upstream_error"}')" -ge 4 ]
+	run penalized
+	assert_failure
+	run grep -E "action=(counted|penalized)" "$LAB_DIR/agent.log"
+	assert_failure
+	origin_up
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+}
