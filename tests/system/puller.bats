@@ -421,3 +421,31 @@ idlers() {
 	assert_success
 	assert_output "hello $CLIENT4"
 }
+
+@test "connections that end by RST or by the handshake deadline leave no verified entry" {
+	agent_up
+	# Five verified connections the client resets (SO_LINGER 0) after a request.
+	in_client "$PY" - "$ORIGIN4" "$PKI" <<-'EOP'
+	import socket, ssl, struct, sys
+	ctx = ssl.create_default_context(cafile=sys.argv[2] + "/edge.pem")
+	ctx.load_cert_chain(sys.argv[2] + "/edge1.pem", sys.argv[2] + "/edge1.key")
+	for _ in range(5):
+	    raw = socket.create_connection((sys.argv[1], 443), timeout=5)
+	    s = ctx.wrap_socket(raw, server_hostname="origin.test")
+	    s.sendall(b"GET / HTTP/1.0\r\nHost: origin.test\r\n\r\n")
+	    s.recv(4096)
+	    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+	    s.close()
+	EOP
+	# Five that never send, closed by the agent at handshake_timeout (2s).
+	spawn idle "$LAB_C" "$PY" "$BATS_TEST_DIRNAME/idle.py" "$ORIGIN4" 443 5 --hold 6
+	agent_log_wait "reason=handshake_timeout" 6
+	for _ in $(seq 150); do
+		[ "$(gate flows --json | jq '.verified | length')" -eq 0 ] && break
+		sleep 0.1
+	done
+	run gate flows --json
+	[ "$(jq '.verified | length' <<<"$output")" -eq 0 ]
+	run fetch edge1
+	assert_success
+}
