@@ -68,6 +68,48 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 	refused outsider unknown_ca
 }
 
+@test "a 20-certificate chain is refused before it is walked, and the puller still pulls" {
+	agent_up
+	# A root no site trusts, 18 intermediates, a leaf: the client sends all 20.
+	(cd "$LAB_DIR" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj /CN=c0 -keyout c0.key -out c0.pem -days 2 2>/dev/null &&
+		printf 'basicConstraints=critical,CA:TRUE\n' >ca.ext &&
+		for i in $(seq 1 19); do
+			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-subj "/CN=c$i" -keyout "c$i.key" -out "c$i.csr" 2>/dev/null &&
+			openssl x509 -req -in "c$i.csr" -CA "c$((i - 1)).pem" -CAkey "c$((i - 1)).key" \
+				-CAcreateserial -days 2 -extfile ca.ext -out "c$i.pem" 2>/dev/null || exit 1
+		done &&
+		for i in $(seq 19 -1 0); do cat "c$i.pem"; done >chain.pem)
+	[ "$(grep -c 'BEGIN CERTIFICATE' "$LAB_DIR/chain.pem")" -eq 20 ]
+	run in_client curl -sS --max-time 5 --cacert "$PKI/edge.pem" --cert "$LAB_DIR/chain.pem" \
+		--key "$LAB_DIR/c19.key" --resolve "origin.test:443:$ORIGIN4" https://origin.test/
+	assert_failure
+	agent_log_wait 'event=verify result=fail reason=unknown_ca .*detail="client sent 20 certificates, at most 4 with verify_depth 2"'
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+}
+
+@test "a client certificate over 64 KB is refused while it is read: protocol_error" {
+	agent_up
+	sans=$(seq -f "DNS:host%05g.pull.example.net" 1 3000 | paste -sd, -)
+	(cd "$LAB_DIR" && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj /CN=huge -keyout huge.key -out huge.csr 2>/dev/null &&
+		printf 'subjectAltName=URI:spiffe://example.net/edge/huge,%s\nextendedKeyUsage=clientAuth\n' \
+			"$sans" >huge.ext &&
+		openssl x509 -req -in huge.csr -CA "$PKI/edge.pem" -CAkey "$PKI/edge.key" \
+			-CAcreateserial -days 2 -extfile huge.ext -outform DER -out huge.der 2>/dev/null &&
+		openssl x509 -inform DER -in huge.der -out huge.pem)
+	[ "$(stat -c %s "$LAB_DIR/huge.der")" -gt 65536 ]
+	run in_client curl -sS --max-time 5 --cacert "$PKI/edge.pem" --cert "$LAB_DIR/huge.pem" \
+		--key "$LAB_DIR/huge.key" --resolve "origin.test:443:$ORIGIN4" https://origin.test/
+	assert_failure
+	agent_log_wait "event=verify result=fail reason=protocol_error .*excessive message size"
+	run fetch edge1
+	assert_success
+}
+
 @test "an expired certificate is refused: expired" {
 	agent_conf "$EXEMPT"
 	agent_up
@@ -281,6 +323,26 @@ strict_sni = yes"
 	assert_output --regexp 'aopgate_datapath_packets_total\{verdict="pass-verified"\} [1-9]'
 	assert_output --partial 'aopgate_connections_active'
 	assert_output --partial 'aopgate_handshake_seconds_bucket{le="+Inf"} 1'
+}
+
+@test "without a user directive the agent runs as nobody, as nginx does; user = root stays root" {
+	agent_up
+	agent_log_wait "event=start user=nobody "
+	[ "$(ps -o user= -p "$AGENT_PID")" = nobody ]
+	run fetch edge1
+	assert_success
+	kill -9 "$AGENT_PID"
+	lab_wait_closed "$LAB_O" 443 5
+	: >"$LAB_DIR/agent.log"
+	agent_conf "user = root"
+	agent_start
+	agent_log_wait "event=start user=root uid=0 "
+	[ "$(ps -o user= -p "$AGENT_PID")" = root ]
+	# Root as configured, with its capabilities, not root stripped of them.
+	run grep -E '^CapEff:[[:space:]]+0+$' "/proc/$AGENT_PID/status"
+	assert_failure
+	run fetch edge1
+	assert_success
 }
 
 @test "after dropping privileges to 'user', flows are still pinned and a reload still reads root-only keys" {

@@ -296,3 +296,156 @@ penalized() {
 	run bpftool map dump pinned "$PIN/standing"
 	assert_output --partial '"until_ns":'
 }
+
+# idlers NAME N [ADDR [BINDS]]: tests/system/idle.py in the client ns
+# holding N connections to 443 that never send; waits until all are tried.
+idlers() {
+	spawn "$1" "$LAB_C" "$PY" "$BATS_TEST_DIRNAME/idle.py" "${3:-$ORIGIN4}" 443 "$2" \
+		--bind "${4:-}" --ready "$LAB_DIR/$1.ready" --hold 30
+	for _ in $(seq 150); do
+		[ -s "$LAB_DIR/$1.ready" ] && return 0
+		sleep 0.1
+	done
+	fail "$1 did not finish connecting"
+}
+
+@test "a /64 holding max_handshakes_per_source idle handshakes is refused more, and the puller keeps pulling" {
+	agent_conf "max_handshakes_per_source = 4"
+	sed -i 's/^handshake_timeout = .*/handshake_timeout = 30s/' "$LAB_DIR/aopgate.conf"
+	agent_up
+	# Three addresses of one /64 count as one source.
+	for i in 11 12 13; do
+		in_client ip addr add "fd00:77::$i/64" dev "$LAB_IF_C" nodad
+	done
+	idlers idle 12 "$ORIGIN6" fd00:77::11,fd00:77::12,fd00:77::13
+	agent_log_wait "event=close reason=handshake_limit src=\[fd00:77::1[123]\]:[0-9]+ max_handshakes_per_source=4 "
+	[ "$(metric 'aopgate_closes_total{reason="handshake_limit"}')" -ge 8 ]
+	[ "$(metric aopgate_connections_active)" -le 4 ]
+	for _ in 1 2 3; do
+		run fetch edge1
+		assert_success
+		assert_output "hello $CLIENT4"
+	done
+	# Refused at accept, not judged: no strike for the /64.
+	run penalized
+	assert_failure
+}
+
+@test "a puller in good standing is never capped by max_handshakes_per_source" {
+	agent_conf "max_handshakes_per_source = 2"
+	sed -i 's/^handshake_timeout = .*/handshake_timeout = 30s/' "$LAB_DIR/aopgate.conf"
+	agent_up
+	run fetch edge1
+	assert_success
+	# Its own address now holds more handshakes than the cap.
+	idlers idle 6
+	for _ in $(seq 30); do
+		[ "$(metric aopgate_connections_active)" -ge 6 ] && break
+		sleep 0.1
+	done
+	[ "$(metric aopgate_connections_active)" -ge 6 ]
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+	[ "$(metric 'aopgate_closes_total{reason="handshake_limit"}')" -eq 0 ]
+}
+
+@test "TLS 1.0 and 1.1 attempts are refused, and the puller keeps pulling" {
+	agent_up
+	for v in -tls1 -tls1_1; do
+		run in_client timeout 5 openssl s_client "$v" -cipher 'DEFAULT:@SECLEVEL=0' \
+			-connect "$ORIGIN4:443" -servername origin.test -cert "$PKI/edge1.pem" \
+			-key "$PKI/edge1.key" -CAfile "$PKI/edge.pem" </dev/null
+		assert_failure
+		assert_output --partial "alert protocol version"
+	done
+	agent_log_wait "event=verify result=fail reason=protocol_error .*detail=\"unsupported protocol\""
+	[ "$(metric 'aopgate_closes_total{reason="protocol_error"}')" -ge 2 ]
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+}
+
+@test "an SNI with a newline, quotes and control characters cannot inject a log line" {
+	agent_up
+	sni=$(printf 'x"\nts=0 level=info event=verify result=ok reason=ok src=6.6.6.6\t\001')
+	run in_client timeout 5 openssl s_client -connect "$ORIGIN4:443" -servername "$sni" \
+		-CAfile "$PKI/edge.pem" </dev/null
+	assert_failure
+	# Not a host name: refused as no site's, and never written out raw.
+	agent_log_wait "event=verify result=fail reason=unknown_sni site=- src=$CLIENT4:[0-9]+ sni=- "
+	# One line per event, each the agent's own: nothing from the SNI starts a line.
+	run grep -vc '^ts=20' "$LAB_DIR/agent.log"
+	assert_output 0
+	run grep -c '6.6.6.6' "$LAB_DIR/agent.log"
+	assert_output 0
+	# The metrics name sites from the configuration, never the SNI.
+	run in_origin curl -s --max-time 3 http://127.0.0.1:9901/metrics
+	refute_output --partial "6.6.6.6"
+	run fetch edge1
+	assert_success
+}
+
+@test "SIGHUP in a loop under continuous pulls fails no pull" {
+	agent_up
+	(for _ in $(seq 30); do
+		fetch edge1 >/dev/null 2>&1 && echo ok || echo FAIL
+	done >"$LAB_DIR/pulls") &
+	pulls=$!
+	for _ in $(seq 10); do
+		kill -HUP "$AGENT_PID"
+		sleep 0.2
+	done
+	wait "$pulls"
+	agent_log_wait "event=reload result=ok gen=11"
+	run grep -c '^ok$' "$LAB_DIR/pulls"
+	assert_output 30
+}
+
+@test "with the upstream down the puller gets upstream_error and no strike, and pulls once it is back" {
+	agent_up
+	kill "$(cat "$LAB_DIR/nginx.pid")"
+	lab_wait_closed "$LAB_O" 8080 5
+	for _ in 1 2 3 4; do
+		run fetch edge1
+		assert_failure
+	done
+	agent_log_wait "event=close reason=upstream_error site=origin.test src=$CLIENT4:"
+	[ "$(metric 'aopgate_closes_total{reason="upstream_error"}')" -ge 4 ]
+	run penalized
+	assert_failure
+	run grep -E "action=(counted|penalized)" "$LAB_DIR/agent.log"
+	assert_failure
+	origin_up
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+}
+
+@test "connections that end by RST or by the handshake deadline leave no verified entry" {
+	agent_up
+	# Five verified connections the client resets (SO_LINGER 0) after a request.
+	in_client "$PY" - "$ORIGIN4" "$PKI" <<-'EOP'
+	import socket, ssl, struct, sys
+	ctx = ssl.create_default_context(cafile=sys.argv[2] + "/edge.pem")
+	ctx.load_cert_chain(sys.argv[2] + "/edge1.pem", sys.argv[2] + "/edge1.key")
+	for _ in range(5):
+	    raw = socket.create_connection((sys.argv[1], 443), timeout=5)
+	    s = ctx.wrap_socket(raw, server_hostname="origin.test")
+	    s.sendall(b"GET / HTTP/1.0\r\nHost: origin.test\r\n\r\n")
+	    s.recv(4096)
+	    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+	    s.close()
+	EOP
+	# Five that never send, closed by the agent at handshake_timeout (2s).
+	spawn idle "$LAB_C" "$PY" "$BATS_TEST_DIRNAME/idle.py" "$ORIGIN4" 443 5 --hold 6
+	agent_log_wait "reason=handshake_timeout" 6
+	for _ in $(seq 150); do
+		[ "$(gate flows --json | jq '.verified | length')" -eq 0 ] && break
+		sleep 0.1
+	done
+	run gate flows --json
+	[ "$(jq '.verified | length' <<<"$output")" -eq 0 ]
+	run fetch edge1
+	assert_success
+}

@@ -140,10 +140,17 @@ static void test_defaults(void)
 	ok(c->agent.linger_ns == 5000000000ull, "linger default 5s");
 	ok(c->agent.flow_lease_ns == 30000000000ull, "flow_lease default 30s");
 	ok(c->agent.penalty_ns == 10000000000ull, "penalty default 10s");
+	ok(c->agent.user && !strcmp(c->agent.user, "nobody"), "user default nobody, as nginx");
+	ok(c->agent.max_connections == 10000, "max_connections default 10000 (about 0.6 GB idle)");
+	ok(c->agent.max_handshakes_per_source == 100, "max_handshakes_per_source default 100");
 	ok(!c->agent.strict_sni, "strict_sni default no");
 	ok(c->sites[0].verify == CONFIG_VERIFY_ON && c->sites[0].verify_depth == 2,
 	   "verify defaults to on, depth 2");
 	ok(c->sites[0].proxy_protocol == CONFIG_PP_OFF, "proxy_protocol default off");
+	config_free(c);
+
+	c = load("[agent]\nmax_handshakes_per_source = off\n" SITE_OK);
+	ok(c && c->agent.max_handshakes_per_source == 0, "max_handshakes_per_source = off: no cap");
 	config_free(c);
 
 	c = load("[agent]\nlisten = 10.0.0.1:8443\n" SITE_OK);

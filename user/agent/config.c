@@ -99,8 +99,9 @@ const struct config_directive config_dirs[] = {
 	  "where `aopgate attach` pinned the gate's maps; off runs without the gate (no pinning, no penalties)" },
 	{ "metrics", confval_metrics, AG(metrics), "off", 0,
 	  "IP:PORT serving Prometheus text on /metrics, or off" },
-	{ "user", confval_user, AG(user), NULL, 0,
-	  "user to switch to after binding and opening the maps" },
+	{ "user", confval_user, AG(user), "nobody", 0,
+	  "user to switch to after binding and opening the maps (as nginx does); "
+	  "root keeps the agent root, which only an explicit user = root does" },
 	{ "handshake_timeout", confval_duration, AG(handshake_timeout_ns), "10s", 0,
 	  "a handshake not finished by then is closed (handshake_timeout)" },
 	{ "idle_timeout", confval_duration, AG(idle_timeout_ns), "300s", 0,
@@ -114,8 +115,13 @@ const struct config_directive config_dirs[] = {
 	{ "drain_timeout", confval_duration, AG(drain_timeout_ns), "25s", 0,
 	  "after SIGTERM, connections still open this long are closed "
 	  "(below systemd's TimeoutStopSec=30)" },
-	{ "max_connections", confval_max_conn, AG(max_connections), "100000", 0,
-	  "connections beyond this are closed at accept" },
+	{ "max_connections", confval_max_conn, AG(max_connections), "10000", 0,
+	  "connections beyond this are closed at accept; an idle handshake holds about 60 kB, "
+	  "so the default bounds them at about 0.6 GB: raise it with the memory to match" },
+	{ "max_handshakes_per_source", confval_hs_max, AG(max_handshakes_per_source), "100", 0,
+	  "unfinished handshakes one IPv4 address or IPv6 /64 may hold; more are closed at accept "
+	  "(handshake_limit). Sources in good standing, penalty_exempt or (unless "
+	  "penalize_allowed) inside the enforced allowlist are never capped; off: no cap" },
 	{ "penalty_after", confval_count, AG(penalty_after), "3", 0,
 	  "failed handshakes within penalty_window (and no success) that penalize a source" },
 	{ "penalty_window", confval_duration, AG(penalty_window_ns), "60s", 0,

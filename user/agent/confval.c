@@ -210,6 +210,16 @@ int confval_max_conn(void *field, const char *v, int line, char *err, size_t err
 	return parse_u32(field, v, 1, 10000000, err, errlen);
 }
 
+int confval_hs_max(void *field, const char *v, int line, char *err, size_t errlen)
+{
+	(void)line;
+	if (!strcmp(v, "off")) {
+		*(uint32_t *)field = 0;
+		return 0;
+	}
+	return parse_u32(field, v, 1, 10000000, err, errlen);
+}
+
 int confval_count(void *field, const char *v, int line, char *err, size_t errlen)
 {
 	(void)line;

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "gateio.h"
+#include "hslimit.h"
 #include "proxyproto.h"
 #include "policy.h"
 #include "relay.h"
@@ -57,6 +58,7 @@ struct conn {
 	struct flow_key key;
 	bool keyed, admitted;	/* admitted: in verified */
 	bool counted;			/* the handshake outcome is in the metrics */
+	bool hs_held;			/* counted in its prefix's handshakes (hslimit) */
 	struct policy_record rec;
 	struct policy_ident id;
 	struct policy_result res;
@@ -109,6 +111,47 @@ static int watch(struct conn *c, struct conn_handle *h)
 	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, h->fd, &ev);
 }
 
+/*
+ * The puller is never capped: a source in good standing, exempt or, as
+ * judge_failure has it, inside the enforced allowlist (that is the CDN).
+ */
+static bool hs_spared(const uint8_t src[16], void *rt)
+{
+	const struct config *cfg = ((struct runtime *)rt)->cfg;
+
+	return config_exempt(cfg, src) || gateio_in_standing(src) ||
+	       (!cfg->agent.penalize_allowed && gateio_allowlisted(src));
+}
+
+/* A handshake over (done or refused) gives its prefix's slot back. */
+static void hs_release(struct conn *c)
+{
+	if (c->hs_held)
+		hslimit_put(c->key.saddr);
+	c->hs_held = false;
+}
+
+/*
+ * One log line a second at most for the refusals: a capped prefix is
+ * refused at the rate it connects, and the log must not become the
+ * attacker's amplifier. The count says how many the line stands for.
+ */
+static void log_hs_limit(const char *src, uint32_t max)
+{
+	static uint64_t last_ns, skipped;
+	uint64_t now = gatemap_now_ns(), last = __atomic_load_n(&last_ns, __ATOMIC_RELAXED);
+
+	if (now - last < 1000000000ull ||
+	    !__atomic_compare_exchange_n(&last_ns, &last, now, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED)) {
+		__atomic_add_fetch(&skipped, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	log_warn("event=close reason=handshake_limit src=%s max_handshakes_per_source=%u "
+		 "refused=%llu note=\"this source's prefix holds that many unfinished handshakes\"",
+		 src, max, (unsigned long long)__atomic_exchange_n(&skipped, 0, __ATOMIC_RELAXED) + 1);
+}
+
 struct conn *conn_new(int epfd, int fd, struct runtime *rt, uint64_t now)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -129,6 +172,16 @@ struct conn *conn_new(int epfd, int fd, struct runtime *rt, uint64_t now)
 	make_conn_id(c->conn_id, sizeof(c->conn_id));
 	c->keyed = gatemap_flow_key(&c->key, (struct sockaddr *)&c->peer,
 				    (struct sockaddr *)&c->local) == 0;
+	if (c->keyed) {
+		uint32_t max = rt->cfg->agent.max_handshakes_per_source;
+
+		if (!hslimit_take(c->key.saddr, max, hs_spared, rt)) {
+			metrics_close(REASON_HANDSHAKE_LIMIT);
+			log_hs_limit(c->src, max);
+			goto err;
+		}
+		c->hs_held = true;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->ssl = tls_accept_new(rt->tls, fd);
 	if (!c->ssl)
@@ -143,8 +196,10 @@ struct conn *conn_new(int epfd, int fd, struct runtime *rt, uint64_t now)
 	metrics_active(1);
 	return c;
 err:
-	if (c)
+	if (c) {
+		hs_release(c);
 		SSL_free(c->ssl);
+	}
 	free(c);
 	close(fd);
 	runtime_put(rt);
@@ -286,6 +341,7 @@ static void handshake_done(struct conn *c, uint64_t now)
 	c->up = upstream_for(c);
 	c->last_io = now;
 	c->deadline = now + a->handshake_timeout_ns;	/* for the upstream connect */
+	hs_release(c);
 	send_header(c);
 	upstream_start(c, now);
 }
@@ -643,6 +699,7 @@ static void conn_close(struct conn *c, enum reason r, uint64_t now)
 
 	if (c->state == CONN_CLOSED)
 		return;
+	hs_release(c);
 	metrics_close(r);
 	if (c->state == CONN_HANDSHAKE) {
 		/* A refused handshake: its verify line is the connection's line. */

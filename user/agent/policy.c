@@ -38,8 +38,11 @@ void policy_select(SSL *ssl, const struct config_site *site)
 	struct policy_record *rec = SSL_get_ex_data(ssl, policy_ex_idx);
 	bool on = site->verify == CONFIG_VERIFY_ON;
 
-	if (rec)
+	if (rec) {
 		rec->site = on ? site : NULL;
+		rec->max_chain = site->verify_depth + 2;
+	}
+	SSL_set_max_cert_list(ssl, POLICY_MAX_CERT_LIST);
 	SSL_set_verify(ssl, SSL_VERIFY_PEER | (on ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
 		       policy_verify_cb);
 }
@@ -82,6 +85,37 @@ int policy_verify_cb(int preverify_ok, X509_STORE_CTX *ctx)
 		}
 	}
 	return 1;
+}
+
+int policy_cert_verify(X509_STORE_CTX *ctx, void *arg)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct policy_record *rec = ssl ? SSL_get_ex_data(ssl, policy_ex_idx) : NULL;
+	STACK_OF(X509) *sent = X509_STORE_CTX_get0_untrusted(ctx);
+	X509 *leaf = X509_STORE_CTX_get0_cert(ctx);
+	struct policy_result res;
+
+	(void)arg;
+	if (!rec || !rec->max_chain || sk_X509_num(sent) <= rec->max_chain)
+		return X509_verify_cert(ctx);
+	/*
+	 * What the verify callback would record, without the walk: a chain
+	 * no site accepts is a stranger's, and checking it costs the most.
+	 */
+	X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_CHAIN_TOO_LONG);
+	rec->called = 1;
+	if (!rec->leaf && leaf && X509_up_ref(leaf))
+		rec->leaf = leaf;
+	if (rec->err == X509_V_OK) {
+		rec->err = X509_V_ERR_CERT_CHAIN_TOO_LONG;
+		rec->depth = sk_X509_num(sent) - 1;
+	}
+	if (!rec->site)
+		return 1;	/* verify = optional: admitted, logged as failed */
+	rec->refused = chain_result(&res, rec->err, rec->depth);
+	snprintf(rec->detail, sizeof(rec->detail), "client sent %d certificates, at most %d "
+		 "with verify_depth %d", sk_X509_num(sent), rec->max_chain, rec->max_chain - 2);
+	return 0;
 }
 
 enum reason policy_refusal(SSL *ssl, struct policy_result *res)

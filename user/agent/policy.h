@@ -42,6 +42,7 @@ struct policy_record {
 	enum reason refused;	/* why the callback refused the handshake, or OK */
 	char detail[160];
 	X509 *leaf;		/* the client's certificate (a reference) */
+	int max_chain;		/* certificates the client may send (policy_cert_verify) */
 };
 
 /*
@@ -72,6 +73,23 @@ void policy_select(SSL *ssl, const struct config_site *site);
  * error and the certificate; refuses only under verify = on.
  */
 int policy_verify_cb(int preverify_ok, X509_STORE_CTX *ctx);
+
+/*
+ * The bytes of the client's Certificate message: a chain of a few
+ * intermediates fits with room to spare (the largest real ones are a few
+ * kB a certificate); more is refused by OpenSSL while it reads, before a
+ * certificate is parsed.
+ */
+#define POLICY_MAX_CERT_LIST (64 * 1024)
+
+/*
+ * policy_cert_verify: the SSL_CTX's certificate verify callback (set on
+ * every site's context). A client chain longer than the site's
+ * verify_depth allows (leaf, verify_depth certificates above it and the
+ * root it may append) is refused before OpenSSL builds a path through it,
+ * as certificate chain too long; otherwise X509_verify_cert as usual.
+ */
+int policy_cert_verify(X509_STORE_CTX *ctx, void *arg);
 
 /*
  * policy_refusal(ssl, res): after a failed handshake, whether the policy

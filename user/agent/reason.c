@@ -25,6 +25,7 @@ static const char *const reason_names[REASON_MAX] = {
 	[REASON_POLICY_CHANGED] = "policy_changed",
 	[REASON_SHUTDOWN] = "shutdown",
 	[REASON_OVERLOAD] = "overload",
+	[REASON_HANDSHAKE_LIMIT] = "handshake_limit",
 	[REASON_INTERNAL] = "internal",
 };
 

@@ -35,6 +35,7 @@ enum reason {
 	REASON_POLICY_CHANGED,	/* a reload no longer admits the certificate */
 	REASON_SHUTDOWN,	/* drain deadline passed */
 	REASON_OVERLOAD,	/* max_connections */
+	REASON_HANDSHAKE_LIMIT,	/* max_handshakes_per_source, at accept */
 	REASON_INTERNAL,
 	REASON_MAX,
 };

@@ -381,6 +381,7 @@ static int build_site(struct tls *t, const struct config_site *s, struct tls_err
 		bad(e, s->line, "site %s: cannot create a TLS context", s->name);
 		return -1;
 	}
+	SSL_CTX_set_cert_verify_callback(ts->ctx, policy_cert_verify, NULL);
 	if (load_certs(ts->ctx, s->cert, s->key, s->n_cert, t->cfg->agent.allow_insecure_keys,
 		       e) < 0)
 		return -1;
