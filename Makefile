@@ -24,6 +24,10 @@ CLI_LIBS   := $(shell pkg-config --libs libbpf libelf zlib 2>/dev/null)
 AGENT_PKGS := libsystemd libmicrohttpd
 AGENT_PKG_CFLAGS := $(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
 AGENT_LIBS := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null)
+# The CrowdSec bouncer alone speaks HTTP as a client and reads JSON.
+BOUNCER_PKGS := libcurl jansson libmicrohttpd
+BOUNCER_PKG_CFLAGS := $(shell pkg-config --cflags $(BOUNCER_PKGS) 2>/dev/null)
+BOUNCER_LIBS := $(shell pkg-config --libs $(BOUNCER_PKGS) 2>/dev/null)
 
 # The version has one source, VERSION; a build from a git checkout with a
 # release tag (v1.2.3) says which commit it is.
@@ -64,7 +68,10 @@ AGENT_OBJS := $(call objs,agent,user/agent/aopgated.c)
 CLI_OBJS   := $(call objs,cli,user/cli/aopgate.c)
 AGENT_LIB  := $(BUILD)/libaopgate-agent.a
 CLI_LIB    := $(BUILD)/libaopgate-cli.a
-BINS       := $(BUILD)/aopgate $(BUILD)/aopgated
+# The bouncer logs as the agent does: it links the agent's log.o, nothing more.
+BOUNCER_OBJS := $(call objs,bouncer,user/bouncer/bouncer.c) $(BUILD)/agent/log.o
+BOUNCER_LIB  := $(BUILD)/libaopgate-bouncer.a
+BINS       := $(BUILD)/aopgate $(BUILD)/aopgated $(BUILD)/aopgate-bouncer
 
 # Unit tests of the agent's modules link the agent's library; the gate's
 # packet tests load the program through the skeleton and the CLI's library.
@@ -104,14 +111,20 @@ $(BUILD)/version.h: FORCE
 	@echo '#define AOPGATE_VERSION "$(AOP_VERSION)"' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(BUILD)/agent/aopgated.o $(BUILD)/agent/metrics.o $(BUILD)/cli/aopgate.o: $(BUILD)/version.h
+$(BUILD)/agent/aopgated.o $(BUILD)/agent/metrics.o $(BUILD)/cli/aopgate.o \
+	$(BUILD)/bouncer/bouncer.o: $(BUILD)/version.h
+
+$(BUILD)/bouncer/%.o: user/bouncer/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(BOUNCER_PKG_CFLAGS) -Iuser/agent -c $< -o $@
 
 # Only the loader and the packet tests include the skeleton.
 $(BUILD)/cli/attach.o: $(BUILD)/gate.skel.h
 
 $(AGENT_LIB): $(AGENT_OBJS) $(LIB_OBJS)
 $(CLI_LIB): $(CLI_OBJS) $(LIB_OBJS)
-$(AGENT_LIB) $(CLI_LIB):
+$(BOUNCER_LIB): $(BOUNCER_OBJS) $(LIB_OBJS)
+$(AGENT_LIB) $(CLI_LIB) $(BOUNCER_LIB):
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/aopgated: $(BUILD)/agent/aopgated.o $(AGENT_LIB)
@@ -119,6 +132,9 @@ $(BUILD)/aopgated: $(BUILD)/agent/aopgated.o $(AGENT_LIB)
 
 $(BUILD)/aopgate: $(BUILD)/cli/aopgate.o $(CLI_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(CLI_LIBS) -o $@
+
+$(BUILD)/aopgate-bouncer: $(BUILD)/bouncer/bouncer.o $(BOUNCER_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) $(BOUNCER_LIBS) -lpthread -o $@
 
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
