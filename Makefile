@@ -112,7 +112,7 @@ $(BUILD)/version.h: FORCE
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
 $(BUILD)/agent/aopgated.o $(BUILD)/agent/metrics.o $(BUILD)/cli/aopgate.o \
-	$(BUILD)/bouncer/bouncer.o: $(BUILD)/version.h
+	$(BUILD)/bouncer/bouncer.o $(BUILD)/bouncer/lapi.o: $(BUILD)/version.h
 
 $(BUILD)/bouncer/%.o: user/bouncer/%.c
 	@mkdir -p $(@D)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <curl/curl.h>
 #include "lapi.h"
+#include "version.h"
 
 /* A stream answer is a few hundred bytes a decision; this bounds a broken one. */
 #define LAPI_MAX_BODY (256u << 20)
@@ -54,7 +55,7 @@ struct lapi *lapi_new(const char *url, const char *key)
 		goto err;
 	/* Keep the connection between pulls; never follow a redirect elsewhere. */
 	curl_easy_setopt(l->curl, CURLOPT_HTTPHEADER, l->headers);
-	curl_easy_setopt(l->curl, CURLOPT_USERAGENT, "aopgate-bouncer");
+	curl_easy_setopt(l->curl, CURLOPT_USERAGENT, "aopgate-bouncer/" AOPGATE_VERSION);
 	curl_easy_setopt(l->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(l->curl, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(l->curl, CURLOPT_TIMEOUT, 30L);
