@@ -257,6 +257,12 @@ install: $(BINS)
 	done
 	$(if $(wildcard dist/aopgate.conf.example),install -m 0644 dist/aopgate.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example)
+	install -m 0644 dist/aopgate-bouncer.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/aopgate/bouncer.conf.example
+	for d in parsers/s00-raw parsers/s01-parse scenarios acquis.d; do \
+		install -d $(DESTDIR)$(DATADIR)/aopgate/crowdsec/$$d && \
+		install -m 0644 dist/crowdsec/$$d/*.yaml $(DESTDIR)$(DATADIR)/aopgate/crowdsec/$$d/ || exit 1; \
+	done
 
 # The Debian package (debian/), written to the parent directory as
 # aopgate_VERSION_ARCH.deb; tests/system/deb.bats builds, installs and
