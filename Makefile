@@ -78,7 +78,8 @@ BINS       := $(BUILD)/aopgate $(BUILD)/aopgated $(BUILD)/aopgate-bouncer
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 GATE_TESTS  := $(filter $(BUILD)/tests/test_gate%,$(UNIT_BINS))
-AGENT_TESTS := $(filter-out $(GATE_TESTS),$(UNIT_BINS))
+BOUNCER_TESTS := $(filter $(BUILD)/tests/test_bouncer%,$(UNIT_BINS))
+AGENT_TESTS := $(filter-out $(GATE_TESTS) $(BOUNCER_TESTS),$(UNIT_BINS))
 
 BENCH_BINS := $(BUILD)/tests/xdp_cost $(BUILD)/tests/tlsload $(BUILD)/tests/upstream \
 	      $(BUILD)/tests/xdpflood
@@ -138,7 +139,7 @@ $(BUILD)/aopgate-bouncer: $(BUILD)/bouncer/bouncer.o $(BOUNCER_LIB)
 
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Iuser/agent -Itests/unit -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Iuser/agent -Iuser/bouncer -Itests/unit -c $< -o $@
 
 $(BUILD)/tests/%.o: tests/bench/%.c
 	@mkdir -p $(@D)
@@ -150,6 +151,9 @@ $(BUILD)/tests/xdpflood.o: $(BUILD)/tests/xdpflood.skel.h
 
 $(AGENT_TESTS): %: %.o $(AGENT_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) $(AGENT_LIBS) -o $@
+
+$(BOUNCER_TESTS): %: %.o $(BOUNCER_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) $(BOUNCER_LIBS) -lpthread -o $@
 
 $(GATE_TESTS) $(BUILD)/tests/xdp_cost: %: %.o $(CLI_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(CLI_LIBS) -o $@
