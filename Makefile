@@ -283,6 +283,7 @@ uninstall:
 		$(DESTDIR)$(SYSUSERSDIR)/aopgate.conf \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
-		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example
+		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/aopgate/bouncer.conf.example
 	rm -rf $(DESTDIR)$(DATADIR)/aopgate
 	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/aopgate 2>/dev/null || true
