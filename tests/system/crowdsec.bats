@@ -27,7 +27,8 @@ teardown() { lab_down; }
 	done
 	agent_log_wait "event=verify result=fail .*src=$CLIENT4:"
 	wait_for 20 banned gate_b $CLIENT4 || fail "no CrowdSec ban of $CLIENT4 at B"
-	banned gate $CLIENT4
+	# Each bouncer pulls on its own second: A's may come a pull later.
+	wait_for 5 banned gate $CLIENT4 || fail "no CrowdSec ban of $CLIENT4 at A"
 	run gate_b deny list
 	assert_output --regexp "$CLIENT4 +crowdsec "
 	grep -q "event=crowdsec_decision result=ban src=$CLIENT4 .*scenario=aopgate/refused" \
