@@ -24,6 +24,10 @@ CLI_LIBS   := $(shell pkg-config --libs libbpf libelf zlib 2>/dev/null)
 AGENT_PKGS := libsystemd libmicrohttpd
 AGENT_PKG_CFLAGS := $(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
 AGENT_LIBS := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null)
+# The CrowdSec bouncer alone speaks HTTP as a client and reads JSON.
+BOUNCER_PKGS := libcurl jansson libmicrohttpd
+BOUNCER_PKG_CFLAGS := $(shell pkg-config --cflags $(BOUNCER_PKGS) 2>/dev/null)
+BOUNCER_LIBS := $(shell pkg-config --libs $(BOUNCER_PKGS) 2>/dev/null)
 
 # The version has one source, VERSION; a build from a git checkout with a
 # release tag (v1.2.3) says which commit it is.
@@ -64,14 +68,18 @@ AGENT_OBJS := $(call objs,agent,user/agent/aopgated.c)
 CLI_OBJS   := $(call objs,cli,user/cli/aopgate.c)
 AGENT_LIB  := $(BUILD)/libaopgate-agent.a
 CLI_LIB    := $(BUILD)/libaopgate-cli.a
-BINS       := $(BUILD)/aopgate $(BUILD)/aopgated
+# The bouncer logs as the agent does: it links the agent's log.o, nothing more.
+BOUNCER_OBJS := $(call objs,bouncer,user/bouncer/bouncer.c) $(BUILD)/agent/log.o
+BOUNCER_LIB  := $(BUILD)/libaopgate-bouncer.a
+BINS       := $(BUILD)/aopgate $(BUILD)/aopgated $(BUILD)/aopgate-bouncer
 
 # Unit tests of the agent's modules link the agent's library; the gate's
 # packet tests load the program through the skeleton and the CLI's library.
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 GATE_TESTS  := $(filter $(BUILD)/tests/test_gate%,$(UNIT_BINS))
-AGENT_TESTS := $(filter-out $(GATE_TESTS),$(UNIT_BINS))
+BOUNCER_TESTS := $(filter $(BUILD)/tests/test_bouncer%,$(UNIT_BINS))
+AGENT_TESTS := $(filter-out $(GATE_TESTS) $(BOUNCER_TESTS),$(UNIT_BINS))
 
 BENCH_BINS := $(BUILD)/tests/xdp_cost $(BUILD)/tests/tlsload $(BUILD)/tests/upstream \
 	      $(BUILD)/tests/xdpflood
@@ -104,14 +112,20 @@ $(BUILD)/version.h: FORCE
 	@t=$@.$$$$.tmp; echo '#define AOPGATE_VERSION "$(AOP_VERSION)"' >$$t; \
 		cmp -s $$t $@ && rm -f $$t || mv $$t $@
 
-$(BUILD)/agent/aopgated.o $(BUILD)/agent/metrics.o $(BUILD)/cli/aopgate.o: $(BUILD)/version.h
+$(BUILD)/agent/aopgated.o $(BUILD)/agent/metrics.o $(BUILD)/cli/aopgate.o \
+	$(BUILD)/bouncer/bouncer.o $(BUILD)/bouncer/lapi.o: $(BUILD)/version.h
+
+$(BUILD)/bouncer/%.o: user/bouncer/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(BOUNCER_PKG_CFLAGS) -Iuser/agent -c $< -o $@
 
 # Only the loader and the packet tests include the skeleton.
 $(BUILD)/cli/attach.o: $(BUILD)/gate.skel.h
 
 $(AGENT_LIB): $(AGENT_OBJS) $(LIB_OBJS)
 $(CLI_LIB): $(CLI_OBJS) $(LIB_OBJS)
-$(AGENT_LIB) $(CLI_LIB):
+$(BOUNCER_LIB): $(BOUNCER_OBJS) $(LIB_OBJS)
+$(AGENT_LIB) $(CLI_LIB) $(BOUNCER_LIB):
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/aopgated: $(BUILD)/agent/aopgated.o $(AGENT_LIB)
@@ -120,9 +134,12 @@ $(BUILD)/aopgated: $(BUILD)/agent/aopgated.o $(AGENT_LIB)
 $(BUILD)/aopgate: $(BUILD)/cli/aopgate.o $(CLI_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(CLI_LIBS) -o $@
 
+$(BUILD)/aopgate-bouncer: $(BUILD)/bouncer/bouncer.o $(BOUNCER_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) $(BOUNCER_LIBS) -lpthread -o $@
+
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Iuser/agent -Itests/unit -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Iuser/agent -Iuser/bouncer -Itests/unit -c $< -o $@
 
 $(BUILD)/tests/%.o: tests/bench/%.c
 	@mkdir -p $(@D)
@@ -134,6 +151,9 @@ $(BUILD)/tests/xdpflood.o: $(BUILD)/tests/xdpflood.skel.h
 
 $(AGENT_TESTS): %: %.o $(AGENT_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) $(AGENT_LIBS) -o $@
+
+$(BOUNCER_TESTS): %: %.o $(BOUNCER_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(PKG_LIBS) $(BOUNCER_LIBS) -lpthread -o $@
 
 $(GATE_TESTS) $(BUILD)/tests/xdp_cost: %: %.o $(CLI_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(AOP_LDFLAGS) $^ $(CLI_LIBS) -o $@
@@ -241,6 +261,12 @@ install: $(BINS)
 	done
 	$(if $(wildcard dist/aopgate.conf.example),install -m 0644 dist/aopgate.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example)
+	install -m 0644 dist/aopgate-bouncer.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/aopgate/bouncer.conf.example
+	for d in parsers/s00-raw parsers/s01-parse scenarios acquis.d; do \
+		install -d $(DESTDIR)$(DATADIR)/aopgate/crowdsec/$$d && \
+		install -m 0644 dist/crowdsec/$$d/*.yaml $(DESTDIR)$(DATADIR)/aopgate/crowdsec/$$d/ || exit 1; \
+	done
 
 # The Debian package (debian/), written to the parent directory as
 # aopgate_VERSION_ARCH.deb; tests/system/deb.bats builds, installs and
@@ -257,6 +283,7 @@ uninstall:
 		$(DESTDIR)$(SYSUSERSDIR)/aopgate.conf \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
-		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example
+		$(DESTDIR)$(SYSCONFDIR)/aopgate/aopgate.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/aopgate/bouncer.conf.example
 	rm -rf $(DESTDIR)$(DATADIR)/aopgate
 	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/aopgate 2>/dev/null || true

@@ -147,10 +147,21 @@ struct standing {
 	__u64 until_ns;		/* in good standing while now < until_ns */
 };
 
-/* An operator's deny (`aopgate deny add`), keyed by CIDR like allow_src. */
+/* Who wrote a deny: each writer removes only its own. */
+enum deny_origin {
+	DENY_OPERATOR = 0,	/* `aopgate deny add` */
+	DENY_CROWDSEC = 1,	/* aopgate-bouncer, from a CrowdSec decision */
+};
+
+/*
+ * A deny of a source CIDR, keyed like allow_src: an operator's (`aopgate
+ * deny add`) or a CrowdSec ban the bouncer copied in.
+ */
 struct deny {
 	__u64 added_ns;
 	__u64 until_ns;		/* AOPGATE_FOREVER: until deleted */
+	__u32 origin;		/* enum deny_origin */
+	__u32 pad;
 };
 
 /* LPM key of allow_src: prefixlen counts over the 128-bit mapped address. */

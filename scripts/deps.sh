@@ -12,6 +12,8 @@ pkgs=(
 	libclang-rt-14-dev
 	# build: the agent's systemd notification and metrics server
 	libsystemd-dev libmicrohttpd-dev
+	# build: aopgate-bouncer's Local API client and JSON
+	libcurl4-openssl-dev libjansson-dev
 	# tests
 	bats bats-support bats-assert iproute2 curl openssl nginx-light
 	tcpdump procps socat jq hping3 systemd python3
@@ -26,6 +28,9 @@ pkgs=(
 	xdp-tools netsniff-ng iptables ethtool haproxy libnginx-mod-stream
 	# tests: the origin servers of dist/origin/ behind the agent
 	apache2 caddy
+	# tests: the Local API and log agent that two origins share
+	# (tests/system/crowdsec.bats runs its own, from a temp dir)
+	crowdsec
 	# tests: the Debian package (debian/), built, checked and installed
 	build-essential debhelper dpkg-dev lintian
 )
@@ -46,4 +51,30 @@ fi
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# crowdsec's package would start and enable its service, which the tests
+# do not use (they run their own): when this run installs it, it is kept
+# from starting (policy-rc.d) and left disabled, so the host stays as it was.
+cs_new=0
+case " ${missing[*]} " in *" crowdsec "*) cs_new=1 ;; esac
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ $cs_new -eq 1 ] && [ ! -e $policy ]; then
+	printf '#!/bin/sh\n# scripts/deps.sh: no service starts while it installs\nexit 101\n' >$policy
+	chmod 755 $policy
+	own_policy=1
+fi
+# Its post-install registers with the Central API, a connection off this
+# host, unless this file holds something (README.Debian): the tests use no
+# Central API, so none is registered.
+capi=/etc/crowdsec/online_api_credentials.yaml
+if [ $cs_new -eq 1 ] && [ ! -s $capi ]; then
+	mkdir -p /etc/crowdsec
+	echo '# no thanks: aopgate uses a Local API only (scripts/deps.sh)' >$capi
+fi
+rc=0
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+[ $own_policy -eq 0 ] || rm -f $policy
+if [ $cs_new -eq 1 ] && [ -d /run/systemd/system ]; then
+	systemctl disable --now crowdsec.service >/dev/null 2>&1 || true
+fi
+exit $rc

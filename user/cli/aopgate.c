@@ -108,25 +108,11 @@ static int verb_detach(struct cli *c, const char *ifname, bool purge)
 	return detach_run(ifname, c->pin_root, purge) ? 1 : 0;
 }
 
-/* Sets or clears GATE_F_DENY, which tells the gate to look sources up in deny. */
-static int deny_flag(struct gatemap *gm)
-{
-	struct allow_key k;
-	struct gate_cfg cfg;
-	bool any = bpf_map_get_next_key(gatemap_fd(gm, GM_DENY), NULL, &k) == 0;
-
-	if (gatemap_read_cfg(gm, &cfg))
-		return -1;
-	if (!!(cfg.flags & GATE_F_DENY) == any)
-		return 0;
-	cfg.flags = any ? cfg.flags | GATE_F_DENY : cfg.flags & ~GATE_F_DENY;
-	return gatemap_write_cfg(gm, &cfg);
-}
-
 /*
- * `deny add CIDR [--for D]` writes the operator's deny map, which nothing
- * else writes and nothing evicts; `deny del` removes an operator deny and
- * any penalty the agent gave the address's prefix.
+ * `deny add CIDR [--for D]` writes an operator's deny, which nothing else
+ * removes and nothing evicts; `deny del` removes a deny of any origin (an
+ * operator's or a CrowdSec ban's) and any penalty the agent gave the
+ * address's prefix.
  */
 static int verb_deny(struct cli *c, uint64_t for_ns)
 {
@@ -134,9 +120,9 @@ static int verb_deny(struct cli *c, uint64_t for_ns)
 	struct allow_key key;
 	struct src_key src;
 	struct gate_cfg cfg;
-	struct deny d;
+	__u64 now;
 	bool found;
-	int fd, ret = 1;
+	int fd, err, ret = 1;
 
 	if (c->argc >= 1 && !strcmp(c->argv[0], "list"))
 		return need_args(c, 1, "usage: aopgate deny list [--json]") ? 2 :
@@ -161,26 +147,23 @@ static int verb_deny(struct cli *c, uint64_t for_ns)
 		}
 		if (!found)
 			cli_err("%s is not denied", c->argv[1]);
-		else if (deny_flag(gm))
-			cli_err("cannot write gate_cfg: %s", strerror(errno));
+		else if ((err = gatemap_deny_flag(gm)))
+			cli_err("cannot write gate_cfg: %s", strerror(-err));
 		else
 			ret = 0;
 		goto out;
 	}
-	d.added_ns = gatemap_now_ns();
-	d.until_ns = for_ns == AOPGATE_FOREVER ? AOPGATE_FOREVER : d.added_ns + for_ns;
-	if (bpf_map_update_elem(fd, &key, &d, BPF_ANY)) {
-		if (errno == ENOSPC || errno == E2BIG)
-			cli_err("cannot deny %s: the deny map is full (%s); remove denies, or "
-				"detach --purge and attach with a larger --max-deny", c->argv[1],
-				strerror(errno));
-		else
-			cli_err("cannot deny %s: %s", c->argv[1], strerror(errno));
-	} else if (deny_flag(gm)) {
-		cli_err("cannot write gate_cfg: %s", strerror(errno));
-	} else {
+	now = gatemap_now_ns();
+	err = gatemap_deny_put(gm, &key, for_ns == AOPGATE_FOREVER ? AOPGATE_FOREVER : now + for_ns,
+			       DENY_OPERATOR);
+	if (err == -ENOSPC || err == -E2BIG)
+		cli_err("cannot deny %s: the deny map is full (%s); remove denies, or "
+			"detach --purge and attach with a larger --max-deny", c->argv[1],
+			strerror(-err));
+	else if (err)
+		cli_err("cannot deny %s: %s", c->argv[1], strerror(-err));
+	else
 		ret = 0;
-	}
 out:
 	gatemap_close(gm);
 	return ret;

@@ -305,7 +305,7 @@ static const char *prefix_str(const __u8 addr[16], __u32 prefixlen, char *buf, s
 }
 
 /*
- * One row of `deny list`: an operator's deny (reason "operator", no site)
+ * One row of `deny list`: a deny (kind and reason "operator" or "crowdsec", no site)
  * or an agent's penalty, with the reason and site of the prefix's last
  * failed handshake and how long ago it was (since for an operator's deny:
  * when it was added).
@@ -355,7 +355,8 @@ static int show_deny(const void *key, const void *value, void *ctx)
 	char src[INET6_ADDRSTRLEN + 8];
 	struct deny_row r = {
 		.source = prefix_str(k->addr, k->prefixlen, src, sizeof(src)),
-		.kind = "operator", .reason = "operator", .strikes = -1,
+		.kind = d->origin == DENY_CROWDSEC ? "crowdsec" : "operator",
+		.reason = d->origin == DENY_CROWDSEC ? "crowdsec" : "operator", .strikes = -1,
 		.until_ns = d->until_ns, .since_ns = d->added_ns,
 	};
 

@@ -369,6 +369,57 @@ int gatemap_in_standing(struct gatemap *gm, const struct src_key *src)
 	return st.until_ns > gatemap_now_ns();
 }
 
+int gatemap_deny_flag(struct gatemap *gm)
+{
+	struct allow_key k;
+	struct gate_cfg cfg;
+	bool any = bpf_map_get_next_key(gm->fd[GM_DENY], NULL, &k) == 0;
+	int ret = gatemap_read_cfg(gm, &cfg);
+
+	if (ret)
+		return ret;
+	if (!!(cfg.flags & GATE_F_DENY) == any)
+		return 0;
+	cfg.flags = any ? cfg.flags | GATE_F_DENY : cfg.flags & ~GATE_F_DENY;
+	return gatemap_write_cfg(gm, &cfg);
+}
+
+int gatemap_deny_put(struct gatemap *gm, const struct allow_key *key, __u64 until_ns,
+		     enum deny_origin origin)
+{
+	struct deny d = { 0 };
+	__u64 now = gatemap_now_ns();
+
+	/*
+	 * An operator's deny is the operator's alone: a CrowdSec ban of the
+	 * same CIDR neither shortens it nor takes it over (so a later
+	 * CrowdSec delete cannot lift it). An operator's add replaces anything.
+	 */
+	if (origin != DENY_OPERATOR &&
+	    bpf_map_lookup_elem(gm->fd[GM_DENY], key, &d) == 0 &&
+	    d.origin != origin && d.until_ns > now)
+		return -EEXIST;
+	d = (struct deny){ .added_ns = now, .until_ns = until_ns, .origin = origin };
+	if (bpf_map_update_elem(gm->fd[GM_DENY], key, &d, BPF_ANY))
+		return -errno;
+	return gatemap_deny_flag(gm);
+}
+
+int gatemap_deny_del(struct gatemap *gm, const struct allow_key *key, enum deny_origin origin)
+{
+	struct deny d;
+	int ret;
+
+	if (bpf_map_lookup_elem(gm->fd[GM_DENY], key, &d))
+		return errno == ENOENT ? 0 : -errno;
+	if (d.origin != origin)
+		return 0;
+	if (bpf_map_delete_elem(gm->fd[GM_DENY], key))
+		return errno == ENOENT ? 0 : -errno;
+	ret = gatemap_deny_flag(gm);
+	return ret ? ret : 1;
+}
+
 int gatemap_read_cfg(struct gatemap *gm, struct gate_cfg *cfg)
 {
 	__u32 zero = 0;

@@ -144,6 +144,29 @@ int gatemap_succeed(struct gatemap *gm, const struct src_key *src, __u64 standin
  */
 int gatemap_in_standing(struct gatemap *gm, const struct src_key *src);
 
+/*
+ * gatemap_deny_flag(gm): sets GATE_F_DENY when deny has entries and clears
+ * it when it has none, so the gate looks sources up only when it must.
+ * Returns 0 or -errno.
+ */
+int gatemap_deny_flag(struct gatemap *gm);
+
+/*
+ * gatemap_deny_put(gm, key, until_ns, origin): denies the CIDR key until
+ * until_ns (AOPGATE_FOREVER: until deleted), written by origin. A
+ * non-operator origin never replaces a live deny of another origin:
+ * -EEXIST then. Returns 0 or -errno (-ENOSPC, -E2BIG: the map is full).
+ */
+int gatemap_deny_put(struct gatemap *gm, const struct allow_key *key, __u64 until_ns,
+		     enum deny_origin origin);
+
+/*
+ * gatemap_deny_del(gm, key, origin): removes the deny of the CIDR key if
+ * origin wrote it. Returns 1 if removed, 0 if there was none of origin's,
+ * or -errno.
+ */
+int gatemap_deny_del(struct gatemap *gm, const struct allow_key *key, enum deny_origin origin);
+
 /* gatemap_read_cfg / gatemap_write_cfg: the runtime knobs. 0 or -errno. */
 int gatemap_read_cfg(struct gatemap *gm, struct gate_cfg *cfg);
 int gatemap_write_cfg(struct gatemap *gm, const struct gate_cfg *cfg);
