@@ -179,15 +179,21 @@ static int server_common(SSL_CTX *ctx)
 			    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-	/* Tickets carry the session; a server-side cache would only grow. */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	/* A ticket outlives at most two rotations of the key that sealed it. */
-	SSL_CTX_set_timeout(ctx, TLS_TICKET_ROTATE_S);
 	/*
-	 * One TLS 1.3 ticket, not OpenSSL's two: each carries the client's
-	 * certificate, and the second one measured as a third of the CPU of
-	 * a verified handshake (make bench BENCH=handshake).
+	 * Stateful tickets: the ticket names a session kept here. A stateless
+	 * one carries the client's certificate, and serializing the session
+	 * and parsing it back re-decoded that certificate and its key: a fifth
+	 * of a full handshake, paid by every client, refused ones too (make
+	 * bench BENCH=handshake). The cache is the front context's (OpenSSL
+	 * keeps the SSL's first context as its session context), bounded, and
+	 * a reload's new contexts start it empty: a client then does a full
+	 * handshake.
 	 */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_MAX);
+	SSL_CTX_set_timeout(ctx, TLS_TICKET_ROTATE_S);
+	/* One TLS 1.3 ticket, not OpenSSL's two: each is a cache entry. */
 	SSL_CTX_set_num_tickets(ctx, 1);
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1)
 		return -1;
