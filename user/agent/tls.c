@@ -18,6 +18,7 @@
 #include "log.h"
 #include "policy.h"
 #include "tls.h"
+#include "verdict.h"
 
 /* AEAD only for TLS 1.2; TLS 1.3's suites are all AEAD. */
 #define TLS12_CIPHERS \
@@ -133,7 +134,7 @@ static int ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv,
 
 int tls_init(void)
 {
-	if (policy_init() < 0)
+	if (policy_init() < 0 || verdict_init() < 0)
 		return -1;
 	tls_site_idx = SSL_get_ex_new_index(0, "aopgate site", NULL, NULL, NULL);
 	tls_nosni_idx = SSL_get_ex_new_index(0, "aopgate unknown sni", NULL, NULL, NULL);
@@ -403,6 +404,11 @@ static int build_site(struct tls *t, const struct config_site *s, struct tls_err
 		    load_ca(store, ts->ca_names, &s->client_ca, "client_ca", e) < 0)
 			return -1;
 		X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
+		if (verdict_attach(store) < 0) {
+			bad(e, s->client_ca.line, "site %s: out of memory", s->name);
+			return -1;
+		}
+		SSL_CTX_set_cert_verify_callback(ts->ctx, verdict_verify, NULL);
 		if (s->crl.path &&
 		    (load_crl(store, &s->crl, e) < 0 || crl_covers_cas(store, s, e) < 0))
 			return -1;
