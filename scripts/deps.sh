@@ -34,8 +34,8 @@ pkgs=(
 	# tests: the Debian package (debian/), built, checked and installed
 	build-essential debhelper dpkg-dev lintian
 )
-# bench: the plots of make bench
-[ "${1:-}" = --bench ] && pkgs+=(gnuplot-nox)
+# bench: the plots of make bench, and perf stat for the system calls per handshake
+[ "${1:-}" = --bench ] && pkgs+=(gnuplot-nox linux-perf)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -8,7 +8,7 @@
 #   edge ns     ${BL}e  $IF_E1  10.66.1.2/24 fd00:66:1::2/64   legitimate client
 #   origin ns   ${BL}o  $IF_E0  10.66.1.1/24 fd00:66:1::1/64
 #                       $IF_S0  10.66.2.1/24 fd00:66:2::1/64
-#   stranger ns ${BL}s  $IF_S1  10.66.2.2/24 (and .10-.29)     everybody else
+#   stranger ns ${BL}s  $IF_S1  10.66.2.2/24 (and .10-.89)     everybody else
 #
 # shellcheck source=tests/lib/lab.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
@@ -111,7 +111,7 @@ lab_up() {
 	_veth "${BL}o" "$IF_E0" $ORIGIN_E4 "${BL}e" "$IF_E1" $EDGE4 $ORIGIN_E6 $EDGE6
 	_veth "${BL}o" "$IF_S0" $ORIGIN_S4 "${BL}s" "$IF_S1" $STRANGER4 fd00:66:2::1 fd00:66:2::2
 	# More stranger addresses, each a first-time source for the gate.
-	for i in $(seq 10 29); do
+	for i in $(seq 10 89); do
 		ip -n "${BL}s" addr add "10.66.2.$i/24" dev "$IF_S1"
 	done
 	# The stranger ignores what comes back, as a spoofing flooder would:
@@ -453,6 +453,28 @@ measure() {
 	jq -c --argjson cpu "$((c1 - c0))" --argjson napi "$((n1 - n0))" \
 		--argjson ticks "$((s1 - s0))" \
 		'. + {origin_ns: $cpu, napi_ns: $napi, host_ticks: $ticks}' <<<"$out"
+}
+
+# count NS ARGS...: tlsload's JSON with the system calls and context
+# switches of the origin's server processes (every thread, as perf stat
+# -p counts them) added: syscalls, ctxsw. The tracepoint perf enables
+# costs every system call some CPU, so counting runs apart from measure.
+count() {
+	local pids=() p pf=$BT/perf.$$ out
+	for p in "${ORIGIN_PIDS[@]}"; do
+		pids+=($(_tree "$p"))
+	done
+	perf stat -x, -e raw_syscalls:sys_enter,context-switches \
+		-p "$(IFS=,; echo "${pids[*]}")" -o "$pf" &
+	p=$!
+	sleep 0.3	# perf attaches to every thread before the load starts
+	out=$(load "$@") || { kill -INT "$p"; wait "$p"; exit 1; }
+	sleep 0.1
+	kill -INT "$p"
+	wait "$p"
+	jq -c --argjson sc "$(awk -F, '$3 == "raw_syscalls:sys_enter" { print $1 + 0 }' "$pf")" \
+		--argjson cs "$(awk -F, '$3 == "context-switches" { print $1 + 0 }' "$pf")" \
+		'. + {syscalls: $sc, ctxsw: $cs}' <<<"$out"
 }
 
 # trafgen_conf FLOOD: the packet trafgen repeats, a new source port each.

@@ -16,6 +16,7 @@
 #include "pki.h"
 #include "policy.h"
 #include "tls.h"
+#include "verdict.h"
 
 static char dir[] = "/tmp/aopgate-test-tls-XXXXXX";
 static char err[4096];
@@ -147,8 +148,12 @@ static struct hs handshake(struct tls *t, const struct pki_cert *cert, const cha
 		h.reused = SSL_session_reused(s);
 		h.reason = policy_decide(h.site, tls_site_store(t, h.site->id), s, false, &res);
 		h.session = SSL_get1_session(c);
-		/* A client freed without a shutdown marks its session unresumable. */
+		/*
+		 * An SSL freed without a shutdown marks its session unresumable,
+		 * the server's (as conn_close does) as the client's.
+		 */
 		SSL_set_shutdown(c, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+		SSL_set_shutdown(s, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 	}
 	SSL_free(c);
 	SSL_free(s);
@@ -197,7 +202,10 @@ static void test_sites(void)
 	h = handshake(t, &cli_a, "a.example", TLS1_1_VERSION, NULL);
 	ok(!h.done, "TLS 1.1 is refused");
 
-	/* Resumption: tickets resume at the issuing site and re-run the policy. */
+	/*
+	 * Resumption: stateful tickets, the session kept by the server; they
+	 * resume at the issuing site and re-run the policy.
+	 */
 	h = handshake(t, &cli_a, "a.example", 0, NULL);
 	SSL_SESSION *sess = h.session;
 
@@ -207,15 +215,11 @@ static void test_sites(void)
 	h = handshake(t, &cli_a, "b.example", 0, sess);
 	ok(!h.done && !h.reused && h.refused == REASON_UNKNOWN_CA,
 	   "a ticket from site a does not resume at site b");
-	tls_tickets_rotate();
-	h = handshake(t, &cli_a, "a.example", 0, sess);
-	ok(h.done && h.reused, "after one rotation the previous key still decrypts");
-	SSL_SESSION_free(h.session);
-	tls_tickets_rotate();
-	tls_tickets_rotate();
+	tls_free(t);
+	t = tls_build(cfg, err, sizeof(err));
 	h = handshake(t, &cli_a, "a.example", 0, sess);
 	ok(h.done && !h.reused && h.reason == REASON_OK,
-	   "after two rotations the old ticket is refused: a full handshake");
+	   "after a reload (new contexts) the session is gone: a full handshake");
 	SSL_SESSION_free(h.session);
 	SSL_SESSION_free(sess);
 	tls_free(t);
@@ -390,6 +394,67 @@ static void test_files(void)
 	config_free(cfg);
 }
 
+/*
+ * The verdict cache: a passed chain is remembered per trust store, so a
+ * reload's new stores (new CAs, new CRLs) start without it.
+ */
+static void test_verdicts(void)
+{
+	const char *conf = "[site a.example]\ncert = %1$s/srv.pem\nkey = %1$s/srv.key\n"
+			   "client_ca = %1$s/ca_a.pem\ncrl = %1$s/crl_v.pem\n"
+			   "upstream = 127.0.0.1:1\n";
+	long revoked = ASN1_INTEGER_get(X509_get0_serialNumber(cli_a.x));
+	X509_CRL *crl = pki_crl(&ca_a, NULL, 0);
+	struct config *cfg;
+	struct tls *t;
+	struct hs h;
+	SSL_SESSION *sess;
+
+	pki_write_crl(at("crl_v.pem"), crl);
+	X509_CRL_free(crl);
+	cfg = load(conf);
+	t = cfg ? tls_build(cfg, err, sizeof(err)) : NULL;
+	if (!ok(t != NULL, "a site with a CRL builds")) {
+		diag("%s", err);
+		return;
+	}
+	h = handshake(t, &cli_b, "a.example", 0, NULL);
+	ok(!h.done && !verdict_known(tls_site_store(t, 1), cli_b.x),
+	   "a refused certificate's verdict is not remembered");
+	h = handshake(t, &cli_a, "a.example", 0, NULL);
+	ok(h.done && h.reason == REASON_OK && verdict_known(tls_site_store(t, 1), cli_a.x),
+	   "a passed chain is remembered for its store");
+	sess = h.session;
+	h = handshake(t, &cli_a, "a.example", 0, NULL);
+	ok(h.done && !h.reused && h.reason == REASON_OK,
+	   "a full handshake with a remembered certificate passes");
+	SSL_SESSION_free(h.session);
+	h = handshake(t, &cli_a, "a.example", 0, sess);
+	ok(h.done && h.reused && h.reason == REASON_OK, "and resumes");
+	SSL_SESSION_free(h.session);
+	tls_free(t);
+	config_free(cfg);
+
+	/* The CA revokes the client; the reload loads the new CRL. */
+	crl = pki_crl(&ca_a, &revoked, 1);
+	pki_write_crl(at("crl_v.pem"), crl);
+	X509_CRL_free(crl);
+	cfg = load(conf);
+	t = cfg ? tls_build(cfg, err, sizeof(err)) : NULL;
+	if (!ok(t != NULL, "the site with the new CRL builds")) {
+		diag("%s", err);
+		SSL_SESSION_free(sess);
+		return;
+	}
+	ok(!verdict_known(tls_site_store(t, 1), cli_a.x), "the reload forgot every verdict");
+	h = handshake(t, &cli_a, "a.example", 0, sess);
+	ok(!h.done && !h.reused && h.refused == REASON_REVOKED,
+	   "after a CRL reload a revoked certificate neither resumes nor passes: revoked");
+	SSL_SESSION_free(sess);
+	tls_free(t);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir) || tls_init() < 0)
@@ -418,6 +483,7 @@ int main(void)
 	test_sites();
 	test_files();
 	test_optional();
+	test_verdicts();
 	test_alpn();
 	if (!getenv("KEEP"))
 		system((snprintf(err, sizeof(err), "rm -rf %s", dir), err));

@@ -9,6 +9,7 @@
 
 #include "hostname.h"
 #include "policy.h"
+#include "verdict.h"
 
 static int policy_ex_idx = -1;
 
@@ -314,16 +315,21 @@ static enum reason chain_result(struct policy_result *res, int err, int depth)
 enum reason policy_chain(X509_STORE *store, int depth, X509 *cert,
 			 STACK_OF(X509) *chain, struct policy_result *res)
 {
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	X509_STORE_CTX *ctx;
 	int err = X509_V_ERR_UNSPECIFIED, edepth = 0;
 
 	memset(res, 0, sizeof(*res));
+	/* A resumption, or a recheck after a reload: the same certificate again. */
+	if (verdict_known(store, cert))
+		return chain_result(res, X509_V_OK, 0);
+	ctx = X509_STORE_CTX_new();
 	if (!ctx || !X509_STORE_CTX_init(ctx, store, cert, chain))
 		goto out;
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
 	X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx), depth);
 	if (X509_verify_cert(ctx) == 1) {
 		err = X509_V_OK;
+		verdict_remember(ctx);
 	} else {
 		err = X509_STORE_CTX_get_error(ctx);
 		edepth = X509_STORE_CTX_get_error_depth(ctx);

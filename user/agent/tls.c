@@ -18,6 +18,7 @@
 #include "log.h"
 #include "policy.h"
 #include "tls.h"
+#include "verdict.h"
 
 /* AEAD only for TLS 1.2; TLS 1.3's suites are all AEAD. */
 #define TLS12_CIPHERS \
@@ -133,7 +134,7 @@ static int ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv,
 
 int tls_init(void)
 {
-	if (policy_init() < 0)
+	if (policy_init() < 0 || verdict_init() < 0)
 		return -1;
 	tls_site_idx = SSL_get_ex_new_index(0, "aopgate site", NULL, NULL, NULL);
 	tls_nosni_idx = SSL_get_ex_new_index(0, "aopgate unknown sni", NULL, NULL, NULL);
@@ -179,16 +180,29 @@ static int server_common(SSL_CTX *ctx)
 			    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-	/* Tickets carry the session; a server-side cache would only grow. */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	/* A ticket outlives at most two rotations of the key that sealed it. */
-	SSL_CTX_set_timeout(ctx, TLS_TICKET_ROTATE_S);
 	/*
-	 * One TLS 1.3 ticket, not OpenSSL's two: each carries the client's
-	 * certificate, and the second one measured as a third of the CPU of
-	 * a verified handshake (make bench BENCH=handshake).
+	 * Stateful tickets: the ticket names a session kept here. A stateless
+	 * one carries the client's certificate, and serializing the session
+	 * and parsing it back re-decoded that certificate and its key: a fifth
+	 * of a full handshake, paid by every client, refused ones too (make
+	 * bench BENCH=handshake). The cache is the front context's (OpenSSL
+	 * keeps the SSL's first context as its session context), bounded, and
+	 * a reload's new contexts start it empty: a client then does a full
+	 * handshake.
 	 */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_MAX);
+	SSL_CTX_set_timeout(ctx, TLS_TICKET_ROTATE_S);
+	/* One TLS 1.3 ticket, not OpenSSL's two: each is a cache entry. */
 	SSL_CTX_set_num_tickets(ctx, 1);
+	/*
+	 * One read(2) takes what the socket holds, not a record header and
+	 * then its body: a handshake made 20 reads against nginx's 6. What
+	 * is read ahead stays in the SSL; relay_pump reads until OpenSSL
+	 * wants the socket, so no edge is missed.
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1)
 		return -1;
 	return SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) == 1 ? 0 : -1;
@@ -398,6 +412,11 @@ static int build_site(struct tls *t, const struct config_site *s, struct tls_err
 		    load_ca(store, ts->ca_names, &s->client_ca, "client_ca", e) < 0)
 			return -1;
 		X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
+		if (verdict_attach(store) < 0) {
+			bad(e, s->client_ca.line, "site %s: out of memory", s->name);
+			return -1;
+		}
+		SSL_CTX_set_cert_verify_callback(ts->ctx, verdict_verify, NULL);
 		if (s->crl.path &&
 		    (load_crl(store, &s->crl, e) < 0 || crl_covers_cas(store, s, e) < 0))
 			return -1;
