@@ -455,6 +455,8 @@ int gate_xdp(struct xdp_md *ctx)
 
 	if (act == GATE_TX)
 		return sc_reply_xdp(ctx, &p.key, p.l3off, p.ipv4);
+	if (act == GATE_PASS && p.cookie_ok)
+		return cookie_mark_xdp(ctx, p.cookie_opts);
 	return act == GATE_PASS ? XDP_PASS : XDP_DROP;
 }
 
@@ -481,4 +483,31 @@ int gate_tc(struct __sk_buff *skb)
 	if (act == GATE_TX)
 		return sc_reply_tc(skb, &p.key, p.l3off, p.ipv4);
 	return TC_DROP;
+}
+
+/*
+ * The tc companion of an XDP gate (attached with it where the kernel side
+ * is ready): hands the listener the request socket for a cookie ACK the
+ * XDP gate accepted and marked, and lets everything else by untouched.
+ * It judges and counts nothing; the XDP gate did.
+ */
+SEC("tc")
+int gate_tc_cookie(struct __sk_buff *skb)
+{
+	struct cookie_meta *m = (void *)(long)skb->data_meta;
+	__u32 len = skb->len, head, opts;
+	struct pkt p = {};
+
+	if ((void *)(m + 1) > (void *)(long)skb->data || m->magic != COOKIE_META_MAGIC)
+		return TC_PASS;
+	opts = m->opts;
+	head = skb->data_end - skb->data;
+	if (head < len && head < 256)
+		bpf_skb_pull_data(skb, len < 256 ? len : 256);
+	asm volatile("" : "+r"(skb));
+	if (parse((void *)(long)skb->data, (void *)(long)skb->data_end, &p) != P_L4 ||
+	    p.key.proto != IPPROTO_TCP)
+		return TC_PASS;
+	p.cookie_opts = opts;
+	return cookie_assign(skb, &p);
 }

@@ -3,7 +3,10 @@
  * A good cookie ACK handed to the listener as a request socket at tc, with
  * bpf_sk_assign_tcp_reqsk() (6.9+): the kernel accepts the connection with
  * the options the cookie carries, whatever its own SYN cookie state is.
- * XDP has no socket to assign: an XDP gate leaves this to a tc companion.
+ * XDP has no socket to assign: an XDP gate judges the cookie ACK (pending
+ * made, token spent, syncookie-ok counted) and marks the frame's metadata;
+ * its tc companion, gate_tc_cookie, only assigns the request socket for a
+ * frame so marked, so the two never judge or count one packet twice.
  *
  * Included by gate.bpf.c only, after parse.h and syncookie.h.
  */
@@ -98,6 +101,38 @@ static __always_inline int cookie_assign(struct __sk_buff *skb, struct pkt *p)
 out:
 	bpf_sk_release(skc);
 	return ret;
+}
+
+/*
+ * What an XDP gate leaves in front of a good cookie ACK for its tc
+ * companion. Only an XDP program writes metadata, never the wire, so a
+ * sender cannot forge the mark.
+ */
+struct cookie_meta {
+	__u32 magic;
+	__u32 opts;		/* the options the cookie carries */
+};
+
+#define COOKIE_META_MAGIC 0xa0c00c1eu
+
+/*
+ * Marks a good cookie ACK at XDP for gate_tc_cookie. Returns XDP_PASS
+ * either way: on a driver without XDP metadata the ACK goes up unmarked
+ * and the listener answers it with a reset (veth and generic XDP carry
+ * metadata).
+ */
+static __always_inline int cookie_mark_xdp(struct xdp_md *ctx, __u32 opts)
+{
+	struct cookie_meta *m;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+		return XDP_PASS;
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > (void *)(long)ctx->data)
+		return XDP_PASS;
+	m->magic = COOKIE_META_MAGIC;
+	m->opts = opts;
+	return XDP_PASS;
 }
 
 #endif /* AOPGATE_REQSK_H */

@@ -1,10 +1,12 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
-# SYN cookies answered by the gate at tc, where they are on by default:
-# real clients (curl, and curl with its certificate through the agent)
-# connect through the cookie path with their TCP options kept, and spoofed
-# SYN floods (hping3 in the client ns, forging sources, bounded in count
-# and time) neither stop a puller nor fill pending.
+# SYN cookies answered by the gate, on by default where the kernel side is
+# ready: at tc, and in native XDP (XDP_TX) with its tc companion handing
+# the listener the request socket. In both, real clients (curl, and curl
+# with its certificate through the agent) connect through the cookie path
+# with their TCP options kept, and spoofed SYN floods (hping3 in the
+# client ns, forging sources, bounded in count and time) neither stop a
+# puller nor fill pending.
 
 load agent
 
@@ -26,12 +28,26 @@ origin_http() {
 	wait_port 443
 }
 
-# cookies_on: attach at tc, where attach finds the kernel side ready and
-# turns syncookies on by itself.
+# cookies_on MODE: attach in MODE (tc or native) with syncookies on. At tc
+# attach finds the kernel side ready and turns them on by itself. Native
+# XDP brings its tc companion, but on a veth attach leaves cookies off:
+# XDP_TX reaches the peer only while the peer runs XDP itself (a NIC puts
+# the frame on the wire), so the client's end gets a pass program first
+# and the operator's set turns them on.
 cookies_on() {
-	run gate_attach -m tc
+	if [ "$1" = tc ]; then
+		run gate_attach -m tc
+		assert_success
+		assert_output --partial "syncookies: on: the default; kernel side ready"
+		return
+	fi
+	run gate_attach -m "$1"
 	assert_success
-	assert_output --partial "syncookies: on: the default; kernel side ready"
+	assert_output --partial "syncookies: off: the default for native XDP on a veth"
+	assert_output --partial "tc companion on $LAB_IF_O"
+	gate status | grep -E "^attached .* native .*tc companion link id [0-9]+"
+	in_client ip link set dev "$LAB_IF_C" xdpdrv obj "$AOPGATE_BUILD/empty.bpf.o" sec xdp
+	gate set syncookies on
 }
 
 # pulls N: N one-request pulls of the blob's first KB from the client ns;
@@ -44,9 +60,12 @@ pulls() {
 	echo "$ok"
 }
 
-@test "a curl client connects through the cookie path and its transfer keeps window scaling" {
+# The behaviours, each run for both attachments (MODE: native or tc).
+
+# curl_keeps_wscale MODE
+curl_keeps_wscale() {
 	origin_http
-	cookies_on
+	cookies_on "$1"
 	spawn curl "$LAB_C" timeout 20 curl -sS -o /dev/null --limit-rate 100k "http://$ORIGIN4:443/blob"
 	local out=
 	# 4 MB at 100 KB/s: the connection lives long enough to be looked at.
@@ -63,9 +82,10 @@ pulls() {
 	[ "$(counter pass-syn)" -eq 0 ]
 }
 
-@test "a flood forged with the puller's address does not stop the puller" {
+# forged_flood_puller MODE
+forged_flood_puller() {
 	origin_http
-	cookies_on
+	cookies_on "$1"
 	# 20,000 SYNs at most, 10 s at most, all with the puller's source.
 	spawn flood "$LAB_C" timeout 10 hping3 -q -S -p 443 -a "$CLIENT4" -i u200 -c 20000 "$ORIGIN4"
 	local ok
@@ -77,9 +97,10 @@ pulls() {
 	[ "$(counter drop-ratelimit)" -eq 0 ]
 }
 
-@test "a random-source SYN flood leaves pending empty and a new puller still connects" {
+# random_flood_pending MODE
+random_flood_pending() {
 	origin_http
-	cookies_on
+	cookies_on "$1"
 	# 20,000 SYNs at most, 10 s at most, every one from another address.
 	in_client timeout 10 hping3 -q -S -p 443 --rand-source -i u100 -c 20000 "$ORIGIN4" || true
 	local pend
@@ -90,6 +111,13 @@ pulls() {
 	[ "$(pulls 3)" -eq 3 ]
 	[ "$(gate status --json | jq -r '.maps.pending.entries')" -ge 1 ]
 }
+
+@test "a curl client connects through the cookie path and its transfer keeps window scaling (-m native)" { curl_keeps_wscale native; }
+@test "a curl client connects through the cookie path and its transfer keeps window scaling (-m tc)" { curl_keeps_wscale tc; }
+@test "a flood forged with the puller's address does not stop the puller (-m native)" { forged_flood_puller native; }
+@test "a flood forged with the puller's address does not stop the puller (-m tc)" { forged_flood_puller tc; }
+@test "a random-source SYN flood leaves pending empty and a new puller still connects (-m native)" { random_flood_pending native; }
+@test "a random-source SYN flood leaves pending empty and a new puller still connects (-m tc)" { random_flood_pending tc; }
 
 @test "a client with its certificate gets the origin's answer through the agent over a tc gate with cookies on" {
 	agent_up tc

@@ -9,7 +9,10 @@
  */
 #include "gatecheck.h"
 
+#define XDP_PASS_RC	2
 #define XDP_TX_RC	3
+#define TC_PASS_RC	0xffffffffu	/* TC_ACT_UNSPEC */
+#define COOKIE_META_MAGIC 0xa0c00c1eu	/* bpf/reqsk.h's mark */
 #define TC_REDIRECT_RC	7
 #define ISN		0x11223344u	/* frame.h's sequence number */
 
@@ -235,6 +238,67 @@ static void cookie_paths(const struct variant *v)
 		   "a cookie from the last slot is still good");
 }
 
+/* Runs frame f through gate_xdp with its metadata; meta gets what it left. */
+static int run_xdp_meta(const uint8_t *f, size_t len, __u32 *rc, uint8_t *meta,
+			__u32 *meta_len)
+{
+	uint8_t out[FRAME_MAX + 64];
+	struct xdp_md in = { .data_end = len }, md = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = len,
+		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &in,
+		    .ctx_size_in = sizeof(in), .ctx_out = &md, .ctx_size_out = sizeof(md),
+		    .repeat = 1);
+
+	if (bpf_prog_test_run_opts(lab.prog[LAB_XDP], &o))
+		return -1;
+	*rc = o.retval;
+	/* The test run hands back the metadata in front of the frame. */
+	*meta_len = md.data;
+	if (md.data <= 8)
+		memcpy(meta, out, md.data);
+	return 0;
+}
+
+/*
+ * XDP has no socket to assign: it marks a good cookie ACK in the frame's
+ * metadata for its tc companion, and nothing else. The companion, which
+ * judges nothing, lets an unmarked frame by, a forged ACK included.
+ */
+static void xdp_marks(const struct variant *v)
+{
+	struct fspec s = tcp(v, 40000, GATE_PORT, FR_ACK);
+	uint8_t f[FRAME_MAX], meta[8];
+	size_t len = frame_build(&s, f);
+	__u32 c = syn_answered(v), rc, mlen, m[2];
+	struct lab_stats before, after;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = len, .repeat = 1);
+
+	wr32(f + l4off(v) + 4, ISN + 1);
+	wr32(f + l4off(v) + 8, c + 1);
+	if (run_xdp_meta(f, len, &rc, meta, &mlen))
+		bail("test run");
+	memcpy(m, meta, sizeof(m));
+	point(rc == XDP_PASS_RC && mlen == 8 && m[0] == COOKIE_META_MAGIC && m[1] == (c & 0x7f),
+	      "%s: a good cookie ACK passes with the companion's mark and its options "
+	      "(rc %u, meta %u bytes)", v->name, rc, mlen);
+	if (run_xdp_meta(f, len, &rc, meta, &mlen))
+		bail("test run");
+	point(rc == XDP_PASS_RC && mlen == 0,
+	      "%s: the flow's next packet (pass-pending) carries no mark (rc %u, meta %u bytes)",
+	      v->name, rc, mlen);
+
+	cookies_on();
+	wr32(f + l4off(v) + 8, (c ^ 0x200) + 1);
+	if (lab_stats(&lab, &before) ||
+	    bpf_prog_test_run_opts(bpf_program__fd(lab.skel->progs.gate_tc_cookie), &o) ||
+	    lab_stats(&lab, &after))
+		bail("test run");
+	point(o.retval == TC_PASS_RC && !memcmp(&before, &after, sizeof(before)) &&
+	      map_empty(lab.pending),
+	      "%s: the tc companion lets an unmarked ACK by and counts nothing (rc %d)",
+	      v->name, (int)o.retval);
+}
+
 /* Source checks come first, and monitor mode answers nothing. */
 static void before_cookies(const struct variant *v)
 {
@@ -266,6 +330,8 @@ int main(void)
 				variant_init(&v, ep, ipv6, vlans);
 				cookie_paths(&v);
 				before_cookies(&v);
+				if (ep == LAB_XDP)
+					xdp_marks(&v);
 			}
 	lab_close(&lab);
 	return tap_done();

@@ -17,6 +17,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "gatemap.h"
+#include "iface.h"
 #include "settings.h"
 #include "gate.skel.h"
 
@@ -29,6 +30,8 @@
 #define AOPGATE_LINK_TYPE_TCX 11
 
 #define LINK_PREFIX "link-"
+/* The tc companion of an XDP attachment (gate_tc_cookie), beside its link. */
+#define COMPANION_PREFIX "tccookie-"
 
 int attach_mode_parse(const char *s, enum attach_mode *mode)
 {
@@ -60,6 +63,12 @@ static void link_pin_path(char *buf, size_t len, const char *pin_root,
 			  const char *ifname)
 {
 	snprintf(buf, len, "%s/" LINK_PREFIX "%s", pin_root, ifname);
+}
+
+static void companion_pin_path(char *buf, size_t len, const char *pin_root,
+			       const char *ifname)
+{
+	snprintf(buf, len, "%s/" COMPANION_PREFIX "%s", pin_root, ifname);
 }
 
 /*
@@ -141,14 +150,11 @@ static int syncookies_sysctl_set(int v)
 	return fclose(f) || ret ? -1 : 0;
 }
 
-const char *attach_syncookies_why(bool tc)
+const char *attach_syncookies_why(void)
 {
 	struct btf *vmlinux;
 	bool kfunc;
 
-	if (!tc)
-		return "an XDP attachment: the kernel takes the gate's cookie ACKs only "
-		       "from tc (attach -m tc)";
 	vmlinux = btf__load_vmlinux_btf();
 	kfunc = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_sk_assign_tcp_reqsk",
 						  BTF_KIND_FUNC) > 0;
@@ -160,16 +166,15 @@ const char *attach_syncookies_why(bool tc)
 
 /*
  * SYN cookies: the key (random, once), whether the kernel side is ready
- * for this attachment, and the mode: on where ready unless the operator
- * chose otherwise, off where not. XDP cannot hand the kernel a request
- * socket, and a cookie ACK it let up would be reset by the listener, so
- * an XDP attachment keeps cookies off and says so. The kernel hands a cookie ACK to the
- * request socket the gate assigned only while net.ipv4.tcp_syncookies is
- * not 0, so attach sets it to 1 then, and detach puts it back.
+ * for this attachment (why is NULL when it is), and the mode: on where
+ * ready unless the operator chose otherwise, off where not. The kernel
+ * hands a cookie ACK to the request socket the gate assigned only while
+ * net.ipv4.tcp_syncookies is not 0, so attach sets it to 1 then, and
+ * detach puts it back.
  */
-static void configure_syncookies(const struct attach_opts *o, struct gate_cfg *cfg, bool first)
+static void configure_syncookies(const struct attach_opts *o, struct gate_cfg *cfg,
+				 bool first, const char *why)
 {
-	const char *why = attach_syncookies_why(o->mode == ATTACH_TC);
 	int sysctl;
 
 	if (!cfg->syncookie_key[0] && !cfg->syncookie_key[1] &&
@@ -193,18 +198,37 @@ static void configure_syncookies(const struct attach_opts *o, struct gate_cfg *c
 		printf("syncookies: off: %s\n", why);
 		return;
 	}
+	/*
+	 * Native XDP on a veth sends XDP_TX to the peer's XDP ring, which
+	 * only a peer running XDP itself reads: elsewhere every SYN-ACK would
+	 * vanish and no new connection open. attach cannot see the peer (it
+	 * may sit in another namespace), so cookies start off there, ready
+	 * for set syncookies on.
+	 */
+	if (first && o->mode != ATTACH_TC && o->mode != ATTACH_GENERIC &&
+	    iface_is_veth(o->ifname)) {
+		cfg->syncookies = GATE_SC_OFF;
+		printf("syncookies: off: the default for native XDP on a veth, whose XDP_TX "
+		       "reaches the peer only while the peer runs XDP; kernel side ready "
+		       "('aopgate set syncookies on' once the peer runs XDP, or -m tc)\n");
+		return;
+	}
 	if (first)
 		cfg->syncookies = AOPGATE_DEF_SYNCOOKIES;
-	printf("syncookies: %s: %s; kernel side ready (tc, bpf_sk_assign_tcp_reqsk, "
+	printf("syncookies: %s: %s; kernel side ready (%s, bpf_sk_assign_tcp_reqsk, "
 	       "net.ipv4.tcp_syncookies=%d%s)\n",
 	       cfg->syncookies == GATE_SC_ON ? "on" :
 	       cfg->syncookies == GATE_SC_AUTO ? "auto" : "off",
 	       first ? "the default" : "as set before (aopgate set syncookies)",
+	       o->mode == ATTACH_TC ? "tc" : "XDP answers, its tc companion hands over",
 	       syncookies_sysctl(), cfg->syncookie_sysctl ? ", set by attach" : "");
 }
 
-/* Writes defaults on first attach, then what the options ask for. */
-static int configure(const struct attach_opts *o, bool first)
+/*
+ * Writes defaults on first attach, then what the options ask for; why:
+ * why SYN cookies cannot work on this attachment, NULL if they can.
+ */
+static int configure(const struct attach_opts *o, bool first, const char *why)
 {
 	static const __u16 default_gate[] = { 443 };
 	struct attach_opts ports = *o;
@@ -230,7 +254,7 @@ static int configure(const struct attach_opts *o, bool first)
 	}
 	if (o->gate_mode >= 0)
 		cfg.mode = o->gate_mode;
-	configure_syncookies(o, &cfg, first);
+	configure_syncookies(o, &cfg, first, why);
 	if (gatemap_write_cfg(gm, &cfg)) {
 		cli_err("cannot write gate_cfg: %s", strerror(errno));
 		goto out;
@@ -406,6 +430,82 @@ static int link_program(const struct attach_opts *o, int ifindex, int prog_fd,
 	return 0;
 }
 
+/*
+ * The tc companion of an XDP attachment: gate_tc_cookie on the same
+ * interface's tcx ingress, its link pinned beside the XDP link. XDP has
+ * no socket to hand the listener, so the companion assigns the request
+ * socket for the cookie ACKs the XDP gate accepted. Returns NULL, or why
+ * it could not be attached (cookies then stay off).
+ */
+static const char *companion_attach(const struct attach_opts *o, int ifindex, int prog_fd)
+{
+	static char why[PATH_MAX + 160];
+	struct attachment a = { 0 };
+	char path[PATH_MAX];
+	int fd;
+
+	companion_pin_path(path, sizeof(path), o->pin_root, o->ifname);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (!link_describe(fd, &a) && a.ifindex == ifindex && !strcmp(a.mode, "tc") &&
+		    !bpf_link_update(fd, prog_fd, NULL)) {
+			close(fd);
+			return NULL;
+		}
+		bpf_link_detach(fd);
+		close(fd);
+		unlink(path);
+	}
+	fd = bpf_link_create(prog_fd, ifindex, AOPGATE_TCX_INGRESS, NULL);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "its tc companion cannot be attached to %s: %s",
+			 o->ifname, strerror(errno));
+		return why;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		snprintf(why, sizeof(why), "its tc companion cannot be pinned at %s: %s",
+			 path, strerror(errno));
+		bpf_link_detach(fd);
+		close(fd);
+		return why;
+	}
+	close(fd);
+	return NULL;
+}
+
+/* Removes ifname's tc companion, if it has one. */
+static void companion_detach(const char *pin_root, const char *ifname)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	companion_pin_path(path, sizeof(path), pin_root, ifname);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (bpf_link_detach(fd) && errno != ENOLINK)
+		cli_err("cannot detach the tc companion from %s: %s", ifname, strerror(errno));
+	close(fd);
+	unlink(path);
+}
+
+/* The link id of ifname's tc companion, or 0. */
+static __u32 companion_id(const char *pin_root, const char *ifname)
+{
+	struct attachment a = { 0 };
+	char path[PATH_MAX];
+	int fd;
+
+	companion_pin_path(path, sizeof(path), pin_root, ifname);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (link_describe(fd, &a))
+		a.link_id = 0;
+	close(fd);
+	return a.link_id;
+}
+
 int attach_run(const struct attach_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = o->pin_root);
@@ -413,8 +513,9 @@ int attach_run(const struct attach_opts *o)
 	struct gate_bpf *skel;
 	struct bpf_program *prog;
 	char cfg_path[PATH_MAX];
+	const char *why;
 	int ifindex, err;
-	bool first;
+	bool first, tc = o->mode == ATTACH_TC;
 
 	ifindex = if_nametoindex(o->ifname);
 	if (!ifindex) {
@@ -443,25 +544,43 @@ int attach_run(const struct attach_opts *o)
 	    size_map(skel->maps.allow_src, o->pin_root, o->max_allow) ||
 	    size_map(skel->maps.deny, o->pin_root, o->max_deny))
 		goto err;
-	/* Only the entry point this attachment uses needs loading. */
-	bpf_program__set_autoload(o->mode == ATTACH_TC ? skel->progs.gate_xdp
-						       : skel->progs.gate_tc,
-				  false);
-	prog = o->mode == ATTACH_TC ? skel->progs.gate_tc : skel->progs.gate_xdp;
+	/*
+	 * Only the entry points this attachment uses need loading: gate_tc,
+	 * or gate_xdp with its tc companion where cookies can work.
+	 */
+	why = attach_syncookies_why();
+	bpf_program__set_autoload(skel->progs.gate_tc, tc);
+	bpf_program__set_autoload(skel->progs.gate_xdp, !tc);
+	bpf_program__set_autoload(skel->progs.gate_tc_cookie, !tc && !why);
+	prog = tc ? skel->progs.gate_tc : skel->progs.gate_xdp;
 
 	err = gate_bpf__load(skel);
 	if (err) {
 		cli_err("cannot load the gate program: %s", strerror(-err));
 		goto err;
 	}
-	if (configure(o, first))
-		goto err;
+	/* The companion goes first: cookie ACKs must find it ready. */
+	if (!tc && !why)
+		why = companion_attach(o, ifindex, bpf_program__fd(skel->progs.gate_tc_cookie));
+	if (tc || why)
+		companion_detach(o->pin_root, o->ifname);
+	if (configure(o, first, why))
+		goto err_companion;
 	if (link_program(o, ifindex, bpf_program__fd(prog), &a))
-		goto err;
+		goto err_companion;
 	printf("attached to %s (%s, program id %u), maps under %s\n", o->ifname,
 	       a.mode ? a.mode : "?", a.prog_id, o->pin_root);
+	a.companion_id = companion_id(o->pin_root, o->ifname);
+	if (a.companion_id)
+		printf("tc companion on %s (link id %u): hands the listener the cookie ACKs "
+		       "XDP accepted\n", o->ifname, a.companion_id);
 	gate_bpf__destroy(skel);
 	return 0;
+err_companion:
+	/* A companion without an XDP gate on its interface serves nobody. */
+	link_pin_path(cfg_path, sizeof(cfg_path), o->pin_root, o->ifname);
+	if (!tc && access(cfg_path, F_OK))
+		companion_detach(o->pin_root, o->ifname);
 err:
 	gate_bpf__destroy(skel);
 	return -1;
@@ -495,8 +614,10 @@ int attach_list(const char *pin_root, struct attachment *out, int max)
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		if (!link_describe(fd, a))
+		if (!link_describe(fd, a)) {
+			a->companion_id = companion_id(pin_root, a->ifname);
 			n++;
+		}
 		close(fd);
 	}
 	closedir(d);
@@ -546,6 +667,7 @@ int detach_run(const char *ifname, const char *pin_root, bool purge)
 	}
 	close(fd);
 	unlink(path);
+	companion_detach(pin_root, ifname);
 	printf("detached from %s\n", ifname);
 	if (attach_list(pin_root, others, 64) == 0)
 		syncookies_restore(pin_root);

@@ -35,6 +35,7 @@ struct attachment {
 	int ifindex;		/* 0: the interface is gone */
 	__u32 prog_id, link_id;
 	const char *mode;	/* "native", "generic", "tc" */
+	__u32 companion_id;	/* an XDP attachment's tc companion link, or 0 */
 };
 
 /* attach_mode_parse(s, mode): "native"|"generic"|"tc"|"auto". 0 or -1. */
@@ -48,10 +49,10 @@ int attach_mode_parse(const char *s, enum attach_mode *mode);
 int attach_run(const struct attach_opts *opts);
 
 /*
- * attach_syncookies_why(tc): why the kernel cannot take the gate's cookie
- * ACKs for an attachment at tc (tc true) or XDP; NULL when it can.
+ * attach_syncookies_why(): why the kernel cannot take the gate's cookie
+ * ACKs (no bpf_sk_assign_tcp_reqsk); NULL when it can.
  */
-const char *attach_syncookies_why(bool tc);
+const char *attach_syncookies_why(void);
 
 /*
  * detach_run(ifname, pin_root, purge): removes the gate from ifname; purge

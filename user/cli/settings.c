@@ -61,7 +61,7 @@ static const struct setting table[] = {
 	{ "frag_pass", K_FLAG, F(flags), GATE_F_FRAG_PASS, 0, 0, 0,
 	  "pass TCP fragments and over-long IPv6 extension chains" },
 	{ "syncookies", K_COOKIES, F(syncookies), 0, 0, 0, AOPGATE_DEF_SYNCOOKIES,
-	  "answer SYNs with SYN cookies (attach -m tc, Linux 6.9+; status: syncookie_ready)" },
+	  "answer SYNs with SYN cookies (Linux 6.9+; status: syncookie_ready)" },
 	{ "syncookie_rate", K_U64, F(syncookie_rate), 0, 1, 1000000000,
 	  AOPGATE_DEF_SYNCOOKIE_RATE, "auto: GATE SYNs per second that turn cookies on" },
 };
@@ -192,7 +192,7 @@ int settings_set(struct gate_cfg *cfg, const char *name, const char *value,
 		/* Without the kernel side, a cookie ACK would be reset. */
 		if (s->kind == K_COOKIES && v != GATE_SC_OFF && !cfg->syncookie_ready) {
 			snprintf(err, errlen, "syncookies need the kernel side, which is not ready "
-				 "(attach -m tc on Linux 6.9+; aopgate status says why)");
+				 "(Linux 6.9+; attach says why)");
 			return -1;
 		}
 		put(cfg, s, v);

@@ -105,8 +105,10 @@ int show_status(const struct pinroot *pins, bool json)
 		for (i = 0; i < n; i++) {
 			printf("%s{\"interface\": ", i ? ", " : "");
 			cli_json_str(stdout, at[i].ifname);
-			printf(", \"ifindex\": %d, \"attach_mode\": \"%s\", \"prog_id\": %u, \"link_id\": %u}",
-			       at[i].ifindex, at[i].mode, at[i].prog_id, at[i].link_id);
+			printf(", \"ifindex\": %d, \"attach_mode\": \"%s\", \"prog_id\": %u, "
+			       "\"link_id\": %u, \"tc_companion_link_id\": %u}",
+			       at[i].ifindex, at[i].mode, at[i].prog_id, at[i].link_id,
+			       at[i].companion_id);
 		}
 		printf("], \"gate_ports\": [");
 		print_ports(gm, PORT_GATE, true);
@@ -137,9 +139,13 @@ int show_status(const struct pinroot *pins, bool json)
 	printf("\nmode       %s\n", mode);
 	if (!n)
 		printf("attached   (none)\n");
-	for (i = 0; i < n; i++)
-		printf("attached   %-12s %-8s program id %u, link id %u\n",
+	for (i = 0; i < n; i++) {
+		printf("attached   %-12s %-8s program id %u, link id %u",
 		       at[i].ifname, at[i].mode, at[i].prog_id, at[i].link_id);
+		if (at[i].companion_id)
+			printf(", tc companion link id %u", at[i].companion_id);
+		printf("\n");
+	}
 	printf("gate ports    ");
 	print_ports(gm, PORT_GATE, false);
 	printf("\nbackend ports ");
