@@ -112,12 +112,43 @@ random_flood_pending() {
 	[ "$(gate status --json | jq -r '.maps.pending.entries')" -ge 1 ]
 }
 
+# auto_mode MODE
+auto_mode() {
+	origin_http
+	cookies_on "$1"
+	gate set syncookies auto
+	gate set syncookie_rate 200
+	# Below the rate: the SYNs take the path without cookies.
+	[ "$(pulls 5)" -eq 5 ]
+	echo "below: pass-syn $(counter pass-syn), syncookie-sent $(counter syncookie-sent)"
+	[ "$(counter pass-syn)" -ge 5 ]
+	[ "$(counter syncookie-sent)" -eq 0 ]
+	# Above it: 5,000 random-source SYNs at most, 10 s at most, ~1,000/s.
+	spawn flood "$LAB_C" timeout 10 hping3 -q -S -p 443 --rand-source -i u1000 -c 5000 "$ORIGIN4"
+	for _ in $(seq 50); do
+		[ "$(counter syncookie-sent)" -ge 1 ] && break
+		sleep 0.1
+	done
+	local ok ok_before
+	ok_before=$(counter syncookie-ok)
+	ok=$(pulls 20)
+	lab_stop "$LAB_SPAWNED"
+	echo "above: pulls $ok/20, syncookie-sent $(counter syncookie-sent), syncookie-ok $ok_before -> $(counter syncookie-ok)"
+	[ "$ok" -eq 20 ]
+	[ "$(counter syncookie-sent)" -ge 200 ]
+	# The puller's own connections went through the cookie path.
+	[ "$(counter syncookie-ok)" -ge $((ok_before + 20)) ]
+}
+
 @test "a curl client connects through the cookie path and its transfer keeps window scaling (-m native)" { curl_keeps_wscale native; }
 @test "a curl client connects through the cookie path and its transfer keeps window scaling (-m tc)" { curl_keeps_wscale tc; }
 @test "a flood forged with the puller's address does not stop the puller (-m native)" { forged_flood_puller native; }
 @test "a flood forged with the puller's address does not stop the puller (-m tc)" { forged_flood_puller tc; }
 @test "a random-source SYN flood leaves pending empty and a new puller still connects (-m native)" { random_flood_pending native; }
 @test "a random-source SYN flood leaves pending empty and a new puller still connects (-m tc)" { random_flood_pending tc; }
+
+@test "syncookies auto: below syncookie_rate SYNs take the normal path, above it cookies, and a puller connects in both (-m native)" { auto_mode native; }
+@test "syncookies auto: below syncookie_rate SYNs take the normal path, above it cookies, and a puller connects in both (-m tc)" { auto_mode tc; }
 
 @test "a client with its certificate gets the origin's answer through the agent over a tc gate with cookies on" {
 	agent_up tc
