@@ -6,6 +6,7 @@
 #include <time.h>
 #include <openssl/evp.h>
 
+#include "policy.h"
 #include "verdict.h"
 
 struct verdict_slot {
@@ -133,7 +134,8 @@ int verdict_verify(X509_STORE_CTX *ctx, void *arg)
 			X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REJECTED);
 		return 0;
 	}
-	ok = X509_verify_cert(ctx);
+	/* A miss is the policy's walk, with its bound on the chain sent. */
+	ok = policy_cert_verify(ctx, arg);
 	if (ok == 1 && X509_STORE_CTX_get_error(ctx) == X509_V_OK)
 		verdict_remember(ctx);
 	return ok;
