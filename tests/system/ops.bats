@@ -32,6 +32,8 @@ scrape() { in_origin curl -sS --max-time "${2:-3}" "http://127.0.0.1:9901${1:-/m
 # notify_up: a datagram socket standing in for systemd's; messages in notify.log.
 notify_up() {
 	NOTIFY=$LAB_DIR/notify.sock
+	# The agent sends after it has become nobody: it must reach the socket.
+	chmod o+x "$LAB_DIR"
 	spawn notify-listener "$LAB_O" python3 "$BATS_TEST_DIRNAME/notify.py" "$NOTIFY" \
 		"$LAB_DIR/notify.log"
 	for _ in $(seq 50); do
