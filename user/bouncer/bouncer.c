@@ -224,9 +224,11 @@ static struct MHD_Daemon *metrics_start(const char *hostport)
 	struct addrinfo *ai = NULL;
 	struct MHD_Daemon *d;
 	char host[sizeof(((struct bouncer_cfg *)0)->metrics)], *port;
+	const char *src = hostport[0] == '[' ? hostport + 1 : hostport;
+	size_t n = strnlen(src, sizeof(host) - 1);
 
-	strncpy(host, hostport[0] == '[' ? hostport + 1 : hostport, sizeof(host) - 1);
-	host[sizeof(host) - 1] = '\0';
+	memcpy(host, src, n);
+	host[n] = '\0';
 	port = strrchr(host, ':');
 	if (!port)
 		return NULL;
