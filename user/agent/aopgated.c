@@ -214,7 +214,7 @@ int main(int argc, char **argv)
 	struct runtime *rt;
 	const struct config_agent *a;
 	sigset_t sigs;
-	uint64_t last_rotate, last_sweep = 0;
+	uint64_t last_sweep = 0;
 
 	while ((opt = getopt_long(argc, argv, "c:tDhV", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -339,7 +339,6 @@ int main(int argc, char **argv)
 		 a->n_listen, n_act, rt->cfg->n_sites, gateio_ready() ? "open" : "none");
 	notify_ready(rt->cfg->n_sites, conn_active());
 
-	last_rotate = gatemap_now_ns();
 	for (;;) {
 		struct timespec ts = { .tv_sec = 1 };
 		int sig = sigtimedwait(&sigs, NULL, &ts);
@@ -370,10 +369,6 @@ int main(int argc, char **argv)
 			cur = runtime_get();
 			notify_status(cur->cfg->n_sites, conn_active());
 			runtime_put(cur);
-		}
-		if (now - last_rotate >= TLS_TICKET_ROTATE_S * 1000000000ull) {
-			last_rotate = now;
-			tls_tickets_rotate();
 		}
 	}
 	worker_join();

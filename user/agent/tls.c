@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* TLS contexts, site selection by SNI and session ticket keys; see tls.h. */
+/* TLS contexts, site selection by SNI and the session cache; see tls.h. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -55,83 +55,6 @@ static void sni_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long 
 	OPENSSL_free(ptr);
 }
 
-/* ---- session ticket keys ---- */
-
-struct ticket_key {
-	unsigned char name[16];
-	unsigned char aes[32];
-	unsigned char hmac[32];
-	int valid;
-};
-
-/* [0] encrypts and decrypts; [1] (the previous) only decrypts. */
-static struct ticket_key ticket_keys[2];
-static pthread_rwlock_t ticket_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-void tls_tickets_rotate(void)
-{
-	struct ticket_key k = { .valid = 1 };
-
-	if (RAND_bytes(k.name, sizeof(k.name)) != 1 ||
-	    RAND_bytes(k.aes, sizeof(k.aes)) != 1 ||
-	    RAND_bytes(k.hmac, sizeof(k.hmac)) != 1) {
-		log_error("event=tickets error=\"RAND_bytes failed; keeping the current key\"");
-		return;
-	}
-	pthread_rwlock_wrlock(&ticket_lock);
-	ticket_keys[1] = ticket_keys[0];
-	ticket_keys[0] = k;
-	pthread_rwlock_unlock(&ticket_lock);
-	OPENSSL_cleanse(&k, sizeof(k));
-}
-
-static int ticket_mac_init(EVP_MAC_CTX *hctx, unsigned char *key)
-{
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key, 32),
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
-		OSSL_PARAM_construct_end(),
-	};
-
-	return EVP_MAC_CTX_set_params(hctx, params);
-}
-
-/* OpenSSL's contract: 1 ok, 2 ok but renew the ticket, 0 unknown key, -1 error. */
-static int ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv,
-		     EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc)
-{
-	int rc = 0;
-
-	(void)s;
-	pthread_rwlock_rdlock(&ticket_lock);
-	if (enc) {
-		struct ticket_key *k = &ticket_keys[0];
-
-		rc = -1;
-		if (k->valid && RAND_bytes(iv, EVP_MAX_IV_LENGTH) == 1 &&
-		    EVP_EncryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv) &&
-		    ticket_mac_init(hctx, k->hmac)) {
-			memcpy(name, k->name, 16);
-			rc = 1;
-		}
-	} else {
-		for (int i = 0; i < 2; i++) {
-			struct ticket_key *k = &ticket_keys[i];
-
-			if (!k->valid || memcmp(name, k->name, 16) != 0)
-				continue;
-			if (!ticket_mac_init(hctx, k->hmac) ||
-			    !EVP_DecryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv))
-				rc = -1;
-			else
-				rc = i == 0 ? 1 : 2;
-			break;
-		}
-	}
-	pthread_rwlock_unlock(&ticket_lock);
-	return rc;
-}
-
 int tls_init(void)
 {
 	if (policy_init() < 0 || verdict_init() < 0)
@@ -141,8 +64,7 @@ int tls_init(void)
 	tls_sni_idx = SSL_get_ex_new_index(0, "aopgate sni", NULL, NULL, sni_free);
 	if (tls_site_idx < 0 || tls_nosni_idx < 0 || tls_sni_idx < 0)
 		return -1;
-	tls_tickets_rotate();
-	return ticket_keys[0].valid ? 0 : -1;
+	return 0;
 }
 
 /* ---- building ---- */
@@ -193,7 +115,7 @@ static int server_common(SSL_CTX *ctx)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_MAX);
-	SSL_CTX_set_timeout(ctx, TLS_TICKET_ROTATE_S);
+	SSL_CTX_set_timeout(ctx, TLS_SESSION_TIMEOUT_S);
 	/* One TLS 1.3 ticket, not OpenSSL's two: each is a cache entry. */
 	SSL_CTX_set_num_tickets(ctx, 1);
 	/*
@@ -203,8 +125,6 @@ static int server_common(SSL_CTX *ctx)
 	 * wants the socket, so no edge is missed.
 	 */
 	SSL_CTX_set_read_ahead(ctx, 1);
-	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1)
-		return -1;
 	return SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) == 1 ? 0 : -1;
 }
 

@@ -3,8 +3,8 @@
  * TLS contexts for one configuration: a server SSL_CTX per site (TLS 1.2
  * and 1.3, AEAD ciphers, no renegotiation, its own CA list, CRLs and
  * verify mode), a client SSL_CTX per tls:// upstream, and the client-hello
- * callback that picks the site by SNI. Session tickets are encrypted with
- * a process-wide key ring that rotates and survives reloads.
+ * callback that picks the site by SNI. Sessions resume from a bounded
+ * server-side cache (stateful tickets), which a reload starts empty.
  */
 #ifndef AOPGATE_TLS_H
 #define AOPGATE_TLS_H
@@ -15,8 +15,8 @@
 
 struct tls;
 
-/* How often the agent should call tls_tickets_rotate, in seconds. */
-#define TLS_TICKET_ROTATE_S 3600
+/* How long a cached session may resume, in seconds. */
+#define TLS_SESSION_TIMEOUT_S 3600
 
 /*
  * Resumable sessions kept per configuration (each holds the client's
@@ -25,7 +25,7 @@ struct tls;
 #define TLS_SESSION_CACHE_MAX 8192
 
 /*
- * tls_init(): one-time setup (ex_data slots, the first ticket key).
+ * tls_init(): one-time setup (ex_data slots).
  * Returns 0 or -1.
  */
 int tls_init(void);
@@ -69,7 +69,5 @@ X509_STORE *tls_site_store(struct tls *t, uint32_t site_id);
 SSL *tls_upstream_new(struct tls *t, uint32_t site_id, const struct config_upstream *u,
 		       int fd);
 
-/* tls_tickets_rotate(): a new current ticket key; the old one still decrypts. */
-void tls_tickets_rotate(void);
 
 #endif
