@@ -8,6 +8,7 @@
  * stale one can be made without waiting two minutes.
  */
 #include "gatecheck.h"
+#include "synack.h"
 
 #define XDP_PASS_RC	2
 #define XDP_TX_RC	3
@@ -93,40 +94,10 @@ static __u32 rd32(const uint8_t *p)
 	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
 }
 
-static void wr32(uint8_t *p, __u32 v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
 /* One's-complement sum of the pseudo header and the TCP segment at l4. */
 static int tcp_csum_ok(const struct variant *v, const uint8_t *f, size_t len)
 {
-	uint8_t buf[FRAME_MAX];
-	const uint8_t *l3 = f + l3off(v), *l4 = f + l4off(v);
-	size_t tl = len - l4off(v), n = 0;
-
-	if (v->ipv6) {
-		memcpy(buf, l3 + 8, 32);
-		n = 32;
-		memset(buf + n, 0, 4);
-		buf[n + 2] = tl >> 8;
-		buf[n + 3] = tl;
-		memset(buf + n + 4, 0, 3);
-		buf[n + 7] = FR_PROTO_TCP;
-		n += 8;
-	} else {
-		memcpy(buf, l3 + 12, 8);
-		buf[8] = 0;
-		buf[9] = FR_PROTO_TCP;
-		buf[10] = tl >> 8;
-		buf[11] = tl;
-		n = 12;
-	}
-	memcpy(buf + n, l4, tl);
-	return fr_csum(buf, n + tl) == 0;
+	return sa_tcp_csum(f + l3off(v), v->ipv6, f + l4off(v), len - l4off(v)) == 0;
 }
 
 /* Runs frame f through the variant's entry point; out gets the frame after. */
@@ -209,8 +180,8 @@ static void cookie_ack(const struct variant *v, __u32 cookie, __u32 want, const 
 	size_t len = frame_build(&s, f);
 	int good;
 
-	wr32(f + l4off(v) + 4, ISN + 1);
-	wr32(f + l4off(v) + 8, cookie + 1);
+	sa_wr32(f + l4off(v) + 4, ISN + 1);
+	sa_wr32(f + l4off(v) + 8, cookie + 1);
 	good = check_frame(v->ep, f, len, want);
 	if (want == CNT_SYNCOOKIE_OK)
 		good = good && pending_is(&k, lab_now() - SEC_NS, lab_now(), 1) &&
@@ -273,8 +244,8 @@ static void xdp_marks(const struct variant *v)
 	struct lab_stats before, after;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = len, .repeat = 1);
 
-	wr32(f + l4off(v) + 4, ISN + 1);
-	wr32(f + l4off(v) + 8, c + 1);
+	sa_wr32(f + l4off(v) + 4, ISN + 1);
+	sa_wr32(f + l4off(v) + 8, c + 1);
 	if (run_xdp_meta(f, len, &rc, meta, &mlen))
 		bail("test run");
 	memcpy(m, meta, sizeof(m));
@@ -288,7 +259,7 @@ static void xdp_marks(const struct variant *v)
 	      v->name, rc, mlen);
 
 	cookies_on();
-	wr32(f + l4off(v) + 8, (c ^ 0x200) + 1);
+	sa_wr32(f + l4off(v) + 8, (c ^ 0x200) + 1);
 	if (lab_stats(&lab, &before) ||
 	    bpf_prog_test_run_opts(bpf_program__fd(lab.skel->progs.gate_tc_cookie), &o) ||
 	    lab_stats(&lab, &after))
