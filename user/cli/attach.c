@@ -6,12 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "attach.h"
@@ -19,6 +17,7 @@
 #include "gatemap.h"
 #include "iface.h"
 #include "settings.h"
+#include "syncookies.h"
 #include "gate.skel.h"
 
 /* tcx (kernel 6.6) is newer than the uapi headers libbpf 1.1 builds with. */
@@ -123,107 +122,6 @@ static int write_ports(struct gatemap *gm, const struct attach_opts *o)
 	return 0;
 }
 
-#define SYSCTL_SYNCOOKIES "/proc/sys/net/ipv4/tcp_syncookies"
-
-/* net.ipv4.tcp_syncookies of this namespace (it covers IPv6 too), or -1. */
-static int syncookies_sysctl(void)
-{
-	FILE *f = fopen(SYSCTL_SYNCOOKIES, "r");
-	int v = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
-static int syncookies_sysctl_set(int v)
-{
-	FILE *f = fopen(SYSCTL_SYNCOOKIES, "w");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%d\n", v) < 0;
-	return fclose(f) || ret ? -1 : 0;
-}
-
-const char *attach_syncookies_why(void)
-{
-	struct btf *vmlinux;
-	bool kfunc;
-
-	vmlinux = btf__load_vmlinux_btf();
-	kfunc = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_sk_assign_tcp_reqsk",
-						  BTF_KIND_FUNC) > 0;
-	btf__free(vmlinux);
-	if (!kfunc)
-		return "the kernel has no bpf_sk_assign_tcp_reqsk (Linux 6.9+ with SYN cookies)";
-	return NULL;
-}
-
-/*
- * SYN cookies: the key (random, once), whether the kernel side is ready
- * for this attachment (why is NULL when it is), and the mode: on where
- * ready unless the operator chose otherwise, off where not. The kernel
- * hands a cookie ACK to the request socket the gate assigned only while
- * net.ipv4.tcp_syncookies is not 0, so attach sets it to 1 then, and
- * detach puts it back.
- */
-static void configure_syncookies(const struct attach_opts *o, struct gate_cfg *cfg,
-				 bool first, const char *why)
-{
-	int sysctl;
-
-	if (!cfg->syncookie_key[0] && !cfg->syncookie_key[1] &&
-	    getrandom(cfg->syncookie_key, sizeof(cfg->syncookie_key), 0) !=
-		    sizeof(cfg->syncookie_key))
-		why = "no random key (getrandom failed)";
-	if (!why) {
-		sysctl = syncookies_sysctl();
-		if (sysctl == 0) {
-			if (syncookies_sysctl_set(1))
-				why = "net.ipv4.tcp_syncookies is 0 and cannot be set to 1";
-			else
-				cfg->syncookie_sysctl = 0 + 1;
-		} else if (sysctl < 0) {
-			why = "net.ipv4.tcp_syncookies cannot be read";
-		}
-	}
-	cfg->syncookie_ready = !why;
-	if (why) {
-		cfg->syncookies = GATE_SC_OFF;
-		printf("syncookies: off: %s\n", why);
-		return;
-	}
-	/*
-	 * Native XDP on a veth sends XDP_TX to the peer's XDP ring, which
-	 * only a peer running XDP itself reads: elsewhere every SYN-ACK would
-	 * vanish and no new connection open. attach cannot see the peer (it
-	 * may sit in another namespace), so cookies start off there, ready
-	 * for set syncookies on.
-	 */
-	if (first && o->mode != ATTACH_TC && o->mode != ATTACH_GENERIC &&
-	    iface_is_veth(o->ifname)) {
-		cfg->syncookies = GATE_SC_OFF;
-		printf("syncookies: off: the default for native XDP on a veth, whose XDP_TX "
-		       "reaches the peer only while the peer runs XDP; kernel side ready "
-		       "('aopgate set syncookies on' once the peer runs XDP, or -m tc)\n");
-		return;
-	}
-	if (first)
-		cfg->syncookies = AOPGATE_DEF_SYNCOOKIES;
-	printf("syncookies: %s: %s; kernel side ready (%s, bpf_sk_assign_tcp_reqsk, "
-	       "net.ipv4.tcp_syncookies=%d%s)\n",
-	       cfg->syncookies == GATE_SC_ON ? "on" :
-	       cfg->syncookies == GATE_SC_AUTO ? "auto" : "off",
-	       first ? "the default" : "as set before (aopgate set syncookies)",
-	       o->mode == ATTACH_TC ? "tc" : "XDP answers, its tc companion hands over",
-	       syncookies_sysctl(), cfg->syncookie_sysctl ? ", set by attach" : "");
-}
-
 /*
  * Writes defaults on first attach, then what the options ask for; why:
  * why SYN cookies cannot work on this attachment, NULL if they can.
@@ -254,7 +152,7 @@ static int configure(const struct attach_opts *o, bool first, const char *why)
 	}
 	if (o->gate_mode >= 0)
 		cfg.mode = o->gate_mode;
-	configure_syncookies(o, &cfg, first, why);
+	syncookies_configure(o, &cfg, first, why);
 	if (gatemap_write_cfg(gm, &cfg)) {
 		cli_err("cannot write gate_cfg: %s", strerror(errno));
 		goto out;
@@ -548,7 +446,7 @@ int attach_run(const struct attach_opts *o)
 	 * Only the entry points this attachment uses need loading: gate_tc,
 	 * or gate_xdp with its tc companion where cookies can work.
 	 */
-	why = attach_syncookies_why();
+	why = syncookies_why();
 	bpf_program__set_autoload(skel->progs.gate_tc, tc);
 	bpf_program__set_autoload(skel->progs.gate_xdp, !tc);
 	bpf_program__set_autoload(skel->progs.gate_tc_cookie, !tc && !why);
@@ -622,30 +520,6 @@ int attach_list(const char *pin_root, struct attachment *out, int max)
 	}
 	closedir(d);
 	return n;
-}
-
-/* Puts back the tcp_syncookies that attach changed, once nothing is attached. */
-static void syncookies_restore(const char *pin_root)
-{
-	struct gatemap *gm;
-	struct gate_cfg cfg;
-	char err[256];
-
-	gm = gatemap_open(pin_root, err, sizeof(err));
-	if (!gm)
-		return;
-	if (!gatemap_read_cfg(gm, &cfg) && cfg.syncookie_sysctl) {
-		if (syncookies_sysctl_set(cfg.syncookie_sysctl - 1))
-			cli_err("cannot restore net.ipv4.tcp_syncookies to %u: %s",
-				cfg.syncookie_sysctl - 1, strerror(errno));
-		else
-			printf("net.ipv4.tcp_syncookies restored to %u\n", cfg.syncookie_sysctl - 1);
-		cfg.syncookie_sysctl = 0;
-		cfg.syncookie_ready = 0;
-		cfg.syncookies = GATE_SC_OFF;
-		gatemap_write_cfg(gm, &cfg);
-	}
-	gatemap_close(gm);
 }
 
 int detach_run(const char *ifname, const char *pin_root, bool purge)

@@ -48,11 +48,6 @@ int attach_mode_parse(const char *s, enum attach_mode *mode);
  */
 int attach_run(const struct attach_opts *opts);
 
-/*
- * attach_syncookies_why(): why the kernel cannot take the gate's cookie
- * ACKs (no bpf_sk_assign_tcp_reqsk); NULL when it can.
- */
-const char *attach_syncookies_why(void);
 
 /*
  * detach_run(ifname, pin_root, purge): removes the gate from ifname; purge
