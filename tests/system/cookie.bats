@@ -97,6 +97,33 @@ forged_flood_puller() {
 	[ "$(counter drop-ratelimit)" -eq 0 ]
 }
 
+# forged_flood_mtls MODE: the same flood against the puller that matters,
+# one with its certificate, through the agent; its first pull makes it
+# verified and in good standing before the flood starts.
+forged_flood_mtls() {
+	cookies_on "$1"
+	agent_files
+	origin_up
+	agent_start
+	fetch edge1
+	# 4,000 SYNs/s, 120,000 at most, 30 s at most, all with the puller's
+	# source; still running when the 100 pulls (about 10 s) end.
+	spawn flood "$LAB_C" timeout 30 hping3 -q -S -p 443 -a "$CLIENT4" -i u250 -c 120000 "$ORIGIN4"
+	local flood=$LAB_SPAWNED ok=0 sent
+	for _ in $(seq 100); do
+		fetch edge1 >/dev/null 2>&1 && ok=$((ok + 1))
+	done
+	sent=$(counter syncookie-sent)
+	kill -0 "$flood" || fail "the flood ended before the pulls did"
+	lab_stop "$flood"
+	echo "mTLS pulls: $ok/100, syncookie-sent $sent, drop-ratelimit $(counter drop-ratelimit)"
+	grep -E "event=(refused|close)" "$LAB_DIR/agent.log" | tail -5 || true
+	[ "$ok" -ge 99 ]
+	[ "$sent" -ge 1000 ]
+	[ "$(counter drop-ratelimit)" -eq 0 ]
+	[ "$(counter drop-penalty)" -eq 0 ]
+}
+
 # random_flood_pending MODE
 random_flood_pending() {
 	origin_http
@@ -144,6 +171,8 @@ auto_mode() {
 @test "a curl client connects through the cookie path and its transfer keeps window scaling (-m tc)" { curl_keeps_wscale tc; }
 @test "a flood forged with the puller's address does not stop the puller (-m native)" { forged_flood_puller native; }
 @test "a flood forged with the puller's address does not stop the puller (-m tc)" { forged_flood_puller tc; }
+@test "a puller with its certificate keeps 99 of 100 pulls through the agent under a flood forged with its address (-m native)" { forged_flood_mtls native; }
+@test "a puller with its certificate keeps 99 of 100 pulls through the agent under a flood forged with its address (-m tc)" { forged_flood_mtls tc; }
 @test "a random-source SYN flood leaves pending empty and a new puller still connects (-m native)" { random_flood_pending native; }
 @test "a random-source SYN flood leaves pending empty and a new puller still connects (-m tc)" { random_flood_pending tc; }
 
