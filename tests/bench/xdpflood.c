@@ -4,15 +4,17 @@
  * do: BPF_PROG_TEST_RUN in live-frames mode runs xdpflood.bpf.c on one
  * frame COUNT times, and each XDP_TX puts a copy on the wire of IFACE (a
  * veth, whose peer receives it as an XDP frame). A new source port per
- * packet; frames the peer's ring has no room for are lost, as on a NIC.
+ * packet (rsyn: a new source address too, in 10.64.0.0/10); frames the
+ * peer's ring has no room for are lost, as on a NIC.
  * Run it in the sender's network namespace.
  *
  * Usage: xdpflood -i IFACE -s SRC -d DST -S SRCMAC -D DSTMAC
- *                 [-p PORT] [-f syn|ack] -n COUNT
+ *                 [-p PORT] [-f syn|ack|rsyn] -n COUNT
  */
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -45,7 +47,7 @@ static uint16_t tcp4_csum(const uint8_t *ip, const uint8_t *tcp, size_t len)
 static void usage(void)
 {
 	fprintf(stderr, "usage: xdpflood -i IFACE -s SRC -d DST -S SRCMAC -D DSTMAC "
-			"[-p PORT] [-f syn|ack] -n COUNT\n");
+			"[-p PORT] [-f syn|ack|rsyn] -n COUNT\n");
 	exit(2);
 }
 
@@ -74,7 +76,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!ifname || !src || !dst || !have_s || !have_d || !count || count > UINT32_MAX ||
-	    (strcmp(flood, "syn") && strcmp(flood, "ack")))
+	    (strcmp(flood, "syn") && strcmp(flood, "ack") && strcmp(flood, "rsyn")))
 		usage();
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
@@ -94,7 +96,20 @@ int main(int argc, char **argv)
 		tcp[17] = c & 0xff;
 	}
 
-	skel = xdpflood_bpf__open_and_load();
+	if (len > sizeof(skel->rodata->tmpl)) {
+		fprintf(stderr, "xdpflood: a %zu-byte frame is longer than the template\n", len);
+		return 1;
+	}
+	skel = xdpflood_bpf__open();
+	if (skel) {
+		skel->rodata->rand_src = !strcmp(flood, "rsyn");
+		skel->rodata->tmpl_len = len;
+		memcpy((void *)skel->rodata->tmpl, f, len);
+		if (xdpflood_bpf__load(skel)) {
+			xdpflood_bpf__destroy(skel);
+			skel = NULL;
+		}
+	}
 	if (!skel) {
 		fprintf(stderr, "xdpflood: cannot load the program: %s\n", strerror(errno));
 		return 1;

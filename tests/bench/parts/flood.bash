@@ -1,14 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Part 2: a bounded SYN flood and a stray-ACK flood (a fixed packet count)
 # from the stranger namespace at the origin's port 443 over veth, with
-# nginx (ssl_verify_client on) listening there, against three defences:
-# the gate (native XDP), xdp-filter with a rule for the port (stateless
+# nginx (ssl_verify_client on) listening there, against these defences:
+# the gate (native XDP) with SYN cookies off and on, xdp-filter with a rule
+# for the port (stateless
 # native XDP: what XDP itself costs on this path), an `iptables -t raw`
 # DROP rule on the port, and nothing (nginx alone). Three senders:
 #  * xdpflood (tests/bench/xdpflood.c): veth hands its frames to the origin
 #    as XDP frames, the way a NIC's driver does, so a dropped packet never
 #    becomes an skb; faster than the origin, so its ring overflows as a
-#    NIC's would;
+#    NIC's would; it alone also sends a spoofed flood, a random source
+#    address for every SYN, which is what SYN cookies are for: without
+#    them each such SYN is a new source with a token to spend and a
+#    `pending` entry to write; with them the gate answers and keeps nothing
+#    (the table gives `pending`'s entries after each such flood);
 #  * trafgen (netsniff-ng) as fast as the origin takes the packets (veth
 #    pushes back through the stranger's qdisc): they arrive as skbs, which
 #    veth must copy before native XDP may look at them;
@@ -18,15 +23,17 @@
 # Rounds interleave the defences, so a noisy neighbour hits all of them
 # alike; ratios are taken within a round.
 
-FLOOD_DEFENCES=(gate xdp-filter iptables nginx)
+FLOOD_DEFENCES=(gate gate-cookies xdp-filter iptables nginx)
 FLOOD_SENDERS=(xdpflood trafgen hping3)
 declare -A FLOOD_NAME=(
-	[gate]="aopgate (native XDP)"
+	[gate]="aopgate (native XDP, syncookies off)"
+	[gate-cookies]="aopgate (native XDP, syncookies on)"
 	[xdp-filter]="xdp-filter port 443 (native XDP)"
 	[iptables]="iptables -t raw DROP"
 	[nginx]="nginx alone (ssl_verify_client on)"
 	[syn]="SYN flood, one source"
 	[ack]="stray-ACK flood"
+	[rsyn]="SYN flood, a random source each"
 	[xdpflood]="xdpflood, XDP frames (as from a NIC)"
 	[trafgen]="trafgen, skbs, as fast as the origin takes them"
 	[hping3]="hping3 -i u1 (paced by hping3)"
@@ -35,6 +42,13 @@ declare -A FLOOD_NAME=(
 defence_on() {
 	case $1 in
 	gate) gate_attach "$IF_E0" "$IF_S0" ;;
+	# The cookie SYN-ACKs go back out of the origin's veth (XDP_TX); its
+	# peer takes XDP frames only while it runs XDP itself, as a wire would
+	# take them from a NIC: the stranger's end gets a program that passes.
+	gate-cookies)
+		gate_attach "$IF_E0" "$IF_S0" &&
+		ip -n "${BL}s" link set dev "$IF_S1" xdpdrv obj "$BUILD/empty.bpf.o" sec xdp &&
+		gate set syncookies on >>"$BT/gate.log" ;;
 	# xdp-filter pins its maps under /sys/fs/bpf/xdp-filter, shared by
 	# every user of the host: it runs in a mount namespace of its own with
 	# a private bpffs, which goes away with it. The attachment stays.
@@ -48,17 +62,22 @@ defence_on() {
 defence_off() {
 	case $1 in
 	gate) gate_detach ;;
+	gate-cookies)
+		gate_detach
+		ip -n "${BL}s" link set dev "$IF_S1" xdp off ;;
 	xdp-filter) ip -n "${BL}o" link set dev "$IF_S0" xdp off ;;
 	iptables) in_origin iptables -t raw -D PREROUTING -p tcp --dport 443 -j DROP ;;
 	esac
 }
 
 # defence_count DEFENCE: "SEEN DROPPED" so far: packets that reached the
-# defence and those it dropped (nginx alone: segments TCP took in).
+# defence and those it dropped (nginx alone: segments TCP took in). A SYN
+# the gate answers with a cookie never reaches TCP: it counts as dropped.
 defence_count() {
 	case $1 in
-	gate) gate status --json | jq -r '[.counters | to_entries[] | .value.packets] as $all |
-		[.counters | to_entries[] | select(.key | startswith("drop-")) | .value.packets] as $d |
+	gate*) gate status --json | jq -r '[.counters | to_entries[] | .value.packets] as $all |
+		[.counters | to_entries[] | select((.key | startswith("drop-")) or
+			.key == "syncookie-sent" or .key == "syncookie-bad") | .value.packets] as $d |
 		"\($all | add // 0) \($d | add // 0)"' ;;
 	# The driver's counters: every packet XDP saw, and those it dropped.
 	xdp-filter) in_origin ethtool -S "$IF_S0" | awk '
@@ -93,29 +112,53 @@ send() {
 	esac
 }
 
+# pending_entries DEFENCE: entries in the gate's `pending` map now (null
+# for the other defences).
+pending_entries() {
+	case $1 in
+	gate*) gate status --json | jq '.maps.pending.entries' ;;
+	*) echo null ;;
+	esac
+}
+
+# gate_counters DEFENCE: the gate's counters that are not zero, as a JSON
+# object of packets (an empty one for the other defences).
+gate_counters() {
+	case $1 in
+	gate*) gate status --json | jq -c '.counters | with_entries(select(.value.packets > 0) |
+		.value = .value.packets)' ;;
+	*) echo '{}' ;;
+	esac
+}
+
 # one_flood ROUND SENDER DEFENCE FLOOD PACKETS: one measured flood, a JSON line.
 one_flood() {
-	local round=$1 snd=$2 d=$3 fl=$4 n=$5 a0 a1 c0 c1 s0 s1 t0 t1
-	a0=$(defence_count "$d")
+	local round=$1 snd=$2 d=$3 fl=$4 n=$5 a0 a1 c0 c1 s0 s1 t0 t1 g0
+	a0=$(defence_count "$d") g0=$(gate_counters "$d")
 	c0=$(origin_ns) s0=$(stat_ticks) t0=$(now_ns)
 	send "$snd" "$fl" "$n" || die "$snd failed: $(tail -3 "$BT/$snd.log")"
 	t1=$(now_ns)
 	sleep 0.2	# what is still queued reaches the NAPI thread
 	c1=$(origin_ns) s1=$(stat_ticks)
 	a1=$(defence_count "$d")
-	jq -nc --argjson round "$round" --arg snd "$snd" --arg d "$d" --arg fl "$fl" \
+	jq -nc --argjson pending "$(pending_entries "$d")" \
+		--argjson g0 "$g0" --argjson g1 "$(gate_counters "$d")" --argjson round "$round" --arg snd "$snd" --arg d "$d" --arg fl "$fl" \
 		--argjson n "$n" --argjson wall "$(((t1 - t0) / 1000))" \
 		--argjson cpu "$((c1 - c0))" --argjson ticks "$((s1 - s0))" \
 		--argjson seen "$((${a1% *} - ${a0% *}))" --argjson drops "$((${a1#* } - ${a0#* }))" \
 		'{round: $round, sender: $snd, defence: $d, flood: $fl, packets: $n,
 		  wall_us: $wall, origin_ns: $cpu, host_ticks: $ticks, seen: $seen,
-		  dropped: $drops}'
+		  dropped: $drops, pending: $pending,
+		  gate: ($g1 | with_entries(.value -= ($g0[.key] // 0)) |
+			with_entries(select(.value > 0)))}'
 }
 
 part_flood() {
 	local rounds=3 r d fl snd
 	declare -A count=([xdpflood]=3000000 [trafgen]=300000 [hping3]=30000)
 	[ "$SMOKE" = 1 ] && rounds=1 count=([xdpflood]=3000 [trafgen]=300 [hping3]=300)
+	# Only xdpflood forges a new source per packet.
+	declare -A floods=([xdpflood]="syn ack rsyn" [trafgen]="syn ack" [hping3]="syn ack")
 	need hping3 trafgen xdp-filter iptables nginx nstat ethtool unshare openssl jq tc
 	lab_up
 	# veth pushes back on a full ring only through a qdisc.
@@ -130,7 +173,12 @@ part_flood() {
 		for d in "${FLOOD_DEFENCES[@]}"; do
 			defence_on "$d" || die "cannot set up $d"
 			for snd in "${FLOOD_SENDERS[@]}"; do
-				for fl in syn ack; do
+				for fl in ${floods[$snd]}; do
+					# The spoofed flood starts from an empty `pending`.
+					if [ "$fl" = rsyn ] && [[ $d == gate* ]]; then
+						defence_off "$d"
+						defence_on "$d" || die "cannot set up $d"
+					fi
 					one_flood "$r" "$snd" "$d" "$fl" "${count[$snd]}" \
 						>>"$BT/runs.jsonl" || die "flood failed"
 				done
@@ -157,18 +205,20 @@ flood_table() {
 	reached the origin (xdpflood outruns it; the rest are lost in veth's ring
 	as on a NIC's). Ratios within a round; median (min-max). drops/s with
 	xdpflood and trafgen is what one origin core sustains; with hping3 it is
-	hping3's pace.
+	hping3's pace. A SYN the gate answers with a cookie counts as dropped
+	there: it never reaches TCP. pending after: entries in the gate's
+	\`pending\` map after the spoofed flood, which starts from an empty map.
 
-	| sender | flood | at the origin | sent | reached the origin | dropped there | drops/s | origin CPU ms per Mpkt | / iptables raw DROP | / nginx alone |
-	|---|---|---|---:|---:|---:|---:|---:|---:|---:|
+	| sender | flood | at the origin | sent | reached the origin | dropped there | drops/s | origin CPU ms per Mpkt | / iptables raw DROP | / nginx alone | pending after |
+	|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|
 	EOT
 	jq -r --argjson names "$names" "$JQ_STATS"'
 		.runs as $runs |
 		def cpu: .origin_ns / ([.seen, 1] | max);
 		def base($snd; $fl; $d; $round): $runs[] | select(.sender == $snd and
 			.flood == $fl and .defence == $d and .round == $round) | cpu;
-		("xdpflood", "trafgen", "hping3") as $snd | ("syn", "ack") as $fl |
-		("gate", "xdp-filter", "iptables", "nginx") as $d |
+		("xdpflood", "trafgen", "hping3") as $snd | ("syn", "ack", "rsyn") as $fl |
+		("gate", "gate-cookies", "xdp-filter", "iptables", "nginx") as $d |
 		[$runs[] | select(.sender == $snd and .flood == $fl and .defence == $d)] as $x |
 		select($x | length > 0) |
 		"| \($names[$snd]) | \($names[$fl]) | \($names[$d]) | \($x[0].packets) " +
@@ -177,6 +227,8 @@ flood_table() {
 		"| \($x | map(.dropped / (.wall_us / 1e6)) | median | r(0)) " +
 		"| \($x | map(cpu) | spread(0)) " +
 		"| \($x | map(cpu / base($snd; $fl; "iptables"; .round)) | spread(2)) " +
-		"| \($x | map(cpu / base($snd; $fl; "nginx"; .round)) | spread(2)) |"' \
+		"| \($x | map(cpu / base($snd; $fl; "nginx"; .round)) | spread(2)) " +
+		"| \(if $fl != "rsyn" or $x[0].pending == null then "-"
+			else $x | map(.pending) | median end) |"' \
 		"$BT/result.json"
 }
