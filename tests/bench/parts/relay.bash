@@ -5,8 +5,29 @@
 # gate) to a plain upstream, against HAProxy (mode tcp, verify required)
 # and nginx's stream module (ssl_verify_client on) to the same upstream,
 # and the upstream reached directly over plain TCP (no TLS, no relay).
+# aopgated runs twice: with the gate's SYN cookies off (native XDP on a
+# veth starts so) and on, where every connection is established by a
+# cookie ACK and must keep its throughput (window scaling kept).
 
-RELAY_PATHS=(aopgated haproxy nginx direct)
+RELAY_PATHS=(aopgated aopgated-cookies haproxy nginx direct)
+
+# cookies ON|OFF: the gate's SYN cookies for the next connections. Its
+# SYN-ACKs leave by XDP_TX, which the edge's end of the veth takes only
+# while it runs XDP itself (as a wire takes a NIC's frames).
+cookies() {
+	if [ "$1" = on ]; then
+		ip -n "${BL}e" link set dev "$IF_E1" xdpdrv obj "$BUILD/empty.bpf.o" sec xdp &&
+			gate set syncookies on >>"$BT/gate.log"
+	else
+		gate set syncookies off >>"$BT/gate.log" &&
+			ip -n "${BL}e" link set dev "$IF_E1" xdp off
+	fi
+}
+
+# cookie_oks: the gate's syncookie-ok count so far.
+cookie_oks() {
+	gate status --json | jq '.counters["syncookie-ok"].packets // 0'
+}
 
 part_relay() {
 	local rounds=3 secs=3 r p c
@@ -19,11 +40,14 @@ part_relay() {
 	server_up haproxy ec
 	server_up direct ec
 	local tls=(-C "$PKI/client-ec.pem" -K "$PKI/client-ec.key")
+	PORT[aopgated-cookies]=${PORT[aopgated]}
 	for r in $(seq "$rounds"); do
 		for p in "${RELAY_PATHS[@]}"; do
-			local args=("${tls[@]}")
+			local args=("${tls[@]}") ok0
 			[ "$p" = direct ] && args=(-p)
-			origin_of "$p"
+			origin_of "${p%-cookies}"
+			[ "$p" = aopgated-cookies ] && { cookies on || die "cannot turn SYN cookies on"; }
+			ok0=$(cookie_oks)
 			for c in 1 16; do
 				measure "${BL}e" bulk -c "$ORIGIN_E4:${PORT[$p]}" -P "$c" -t "$secs" "${args[@]}" |
 					jq -c --arg p "$p" --argjson r "$r" --argjson c "$c" \
@@ -34,6 +58,10 @@ part_relay() {
 				jq -c --arg p "$p" --argjson r "$r" \
 					'. + {path: $p, test: "rr", conns: 1, round: $r}' \
 				>>"$BT/runs.jsonl" || die "requests through $p failed"
+			if [ "$p" = aopgated-cookies ]; then
+				[ "$(cookie_oks)" -gt "$ok0" ] || die "no connection took the cookie path"
+				cookies off || die "cannot turn SYN cookies off"
+			fi
 		done
 	done
 	jq -s '{runs: .}' "$BT/runs.jsonl" >"$BT/result.json"
@@ -42,7 +70,9 @@ part_relay() {
 }
 
 relay_table() {
-	local names='{"aopgated": "aopgated (gate attached)", "haproxy": "HAProxy mode tcp, verify required",
+	local names='{"aopgated": "aopgated (gate attached)",
+		"aopgated-cookies": "aopgated, connections by SYN cookie",
+		"haproxy": "HAProxy mode tcp, verify required",
 		"nginx": "nginx stream, ssl_verify_client on", "direct": "direct to the upstream, plain TCP"}'
 	cat <<-EOT
 	### The relay: bulk throughput and small-request latency
@@ -61,7 +91,7 @@ relay_table() {
 		def mbs: .bytes / .wall_s / 1e6;
 		def base($c; $r): $runs[] | select(.test == "bulk" and .path == "haproxy" and
 			.conns == $c and .round == $r) | mbs;
-		(1, 16) as $c | ("aopgated", "haproxy", "nginx", "direct") as $p |
+		(1, 16) as $c | ("aopgated", "aopgated-cookies", "haproxy", "nginx", "direct") as $p |
 		[$runs[] | select(.test == "bulk" and .path == $p and .conns == $c)] as $x |
 		select($x | length > 0) |
 		"| \($c) | \($n[$p]) | \($x | map(mbs) | spread(0)) " +
@@ -75,7 +105,7 @@ relay_table() {
 	jq -r --argjson n "$names" "$JQ_STATS"'
 		.runs as $runs |
 		def p99($p; $r): $runs[] | select(.test == "rr" and .path == $p and .round == $r) | .lat_us.p99;
-		("aopgated", "haproxy", "nginx", "direct") as $p |
+		("aopgated", "aopgated-cookies", "haproxy", "nginx", "direct") as $p |
 		[$runs[] | select(.test == "rr" and .path == $p)] as $x |
 		select($x | length > 0) |
 		"| \($n[$p]) | \($x | map(.ok) | add) | \($x | map(.lat_us.p50) | spread(0)) " +
@@ -92,6 +122,16 @@ relay_table() {
 			($b[] | select(.path == "haproxy" and .conns == $c and .round == $r) | .bytes / .wall_s)] | median;
 		"Target: throughput at least HAProxy'"'"'s: \(q(1) | r(2))x with 1 connection, " +
 		"\(q(16) | r(2))x with 16, " + (if q(1) >= 1 and q(16) >= 1 then "met" else "**not met**" end) + "."' \
+		"$BT/result.json"
+	# Within 10% of the connections made without cookies, per round.
+	jq -r "$JQ_STATS"'
+		[.runs[] | select(.test == "bulk")] as $b |
+		def q($c): [range(1; ($b | map(.round) | max) + 1) as $r |
+			($b[] | select(.path == "aopgated-cookies" and .conns == $c and .round == $r) | .bytes / .wall_s) /
+			($b[] | select(.path == "aopgated" and .conns == $c and .round == $r) | .bytes / .wall_s)] | median;
+		"Target: a connection made by SYN cookie relays as fast as one made without (within 10%): " +
+		"\(q(1) | r(2))x with 1 connection, \(q(16) | r(2))x with 16, " +
+		(if q(1) >= 0.9 and q(16) >= 0.9 then "met" else "**not met**" end) + "."' \
 		"$BT/result.json"
 	jq -r '
 		def med: sort | .[length / 2 | floor];
