@@ -7,6 +7,8 @@
 # (mode tcp, verify required); same certificates, same client. The floor:
 # what `openssl speed` says the handshake's public-key operations cost.
 # HANDSHAKE_KEYS=ec measures ECDSA alone (the RSA rounds double the time).
+# Then aopgated alone with workers = 1, 2 and auto, more clients than
+# cores, so how it scales with the cores it is given is visible.
 
 HS_SERVERS=(aopgated nginx haproxy)
 
@@ -74,11 +76,34 @@ part_handshake() {
 			server_down "$s"
 		done
 	done
+	hs_workers "$rounds" "$n"
 	[ -s "$BT/counts.jsonl" ] || : >"$BT/counts.jsonl"
 	jq -s --argjson speed "$(speed_floor)" --slurpfile counts "$BT/counts.jsonl" \
-		'{speed: $speed, runs: ., counts: $counts}' "$BT/runs.jsonl" >"$BT/result.json"
-	handshake_table >"$BT/table.md"
+		--slurpfile workers "$BT/workers.jsonl" \
+		'{speed: $speed, runs: ., counts: $counts, workers: $workers}' \
+		"$BT/runs.jsonl" >"$BT/result.json"
+	{ handshake_table; workers_table; } >"$BT/table.md"
 	emit handshake
+}
+
+# hs_workers ROUNDS N: full ECDSA handshakes against aopgated with each
+# workers setting in turn, from 4 client threads, to workers.jsonl.
+hs_workers() {
+	local r w saved=$WORKERS
+	: >"$BT/workers.jsonl"
+	for r in $(seq "$1"); do
+		for w in 1 2 auto; do
+			WORKERS=$w
+			server_up aopgated ec
+			origin_of aopgated
+			measure "${BL}e" conn -c "$ORIGIN_E4:${PORT[aopgated]}" -n "$2" -P 4 \
+				-C "$PKI/client-ec.pem" -K "$PKI/client-ec.key" |
+				jq -c --arg w "$w" --argjson r "$r" '. + {workers: $w, round: $r}' \
+				>>"$BT/workers.jsonl" || die "tlsload against aopgated (workers = $w) failed"
+			server_down aopgated
+		done
+	done
+	WORKERS=$saved
 }
 
 handshake_table() {
@@ -145,4 +170,24 @@ handshake_table() {
 		def per($x): ($x / ([.ok, 1] | max) * 10 | round) / 10;
 		"| \(.handshake) | \($sn[.server]) | \(.ok)/\(.attempts) | \(per(.syscalls)) | \(per(.ctxsw)) |"' \
 		"$BT/result.json"
+}
+
+workers_table() {
+	jq -e '.workers | length > 0' "$BT/result.json" >/dev/null || return 0
+	cat <<-EOT
+
+	aopgated with each \`workers\` setting (auto: one per online core, $(nproc)
+	here), full ECDSA P-256 handshakes from 4 client threads; handshakes/s:
+	successful requests over the wall-clock time (client, server and NAPI
+	share the $(nproc) cores).
+
+	| workers | ok | origin CPU us per handshake | handshakes/s |
+	|---|---:|---:|---:|
+	EOT
+	jq -r "$JQ_STATS"'
+		.workers as $w | ("1", "2", "auto") as $k |
+		[$w[] | select(.workers == $k)] as $x | select($x | length > 0) |
+		"| \($k) | \($x | map(.ok) | add)/\($x | map(.attempts) | add) " +
+		"| \($x | map(.origin_ns / 1000 / ([.ok, 1] | max)) | spread(0)) " +
+		"| \($x | map(.ok / .wall_s) | spread(0)) |"' "$BT/result.json"
 }
