@@ -186,18 +186,58 @@ int gateio_fail(const __u8 src[16], const struct gatemap_penalty_rule *rule,
 	return rc;
 }
 
+/*
+ * A source's standing is renewed at most once a second by each worker: a
+ * CDN prefix opens many connections a second, and each renewal costs a
+ * lookup, an update and a delete in the maps. Nothing is lost by the
+ * wait: standing lasts far longer, and the agent never penalizes a source
+ * in standing, so no penalty appears that the delete would have to clear.
+ * Per thread, so without a lock.
+ */
+#define STANDING_MEMO		256
+#define STANDING_MEMO_NS	1000000000ull
+
+static __thread struct {
+	struct src_key key;
+	__u64 at_ns;
+} standing_memo[STANDING_MEMO];
+
+static bool standing_fresh(const struct src_key *key, __u64 now, __u64 standing_ns,
+			   bool renewed)
+{
+	__u32 h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(key->addr); i++)
+		h = (h ^ key->addr[i]) * 16777619u;
+	h %= STANDING_MEMO;
+	if (renewed) {
+		standing_memo[h].key = *key;
+		standing_memo[h].at_ns = now;
+		return true;
+	}
+	return standing_memo[h].at_ns && !memcmp(&standing_memo[h].key, key, sizeof(*key)) &&
+	       now - standing_memo[h].at_ns < STANDING_MEMO_NS &&
+	       now - standing_memo[h].at_ns < standing_ns / 4;
+}
+
 void gateio_succeed(const __u8 src[16], __u64 standing_ns)
 {
 	struct gate_cfg c = cfg();
 	struct src_key key;
+	__u64 now;
 	int rc;
 
 	if (!gm())
 		return;
 	gatemap_src_prefix(&c, src, &key);
+	now = gatemap_now_ns();
+	if (standing_fresh(&key, now, standing_ns, false))
+		return;
 	rc = gatemap_succeed(gm(), &key, standing_ns);
 	if (rc < 0)
 		log_error("event=standing result=fail error=\"%s\"", strerror(-rc));
+	else
+		standing_fresh(&key, now, standing_ns, true);
 }
 
 bool gateio_in_standing(const __u8 src[16])
