@@ -76,6 +76,23 @@ lab_in() {
 	nsenter --net="/run/netns/$ns" "$@"
 }
 
+# lab_xdp_pass NS IFACE OBJ: the XDP program of OBJ (one that passes
+# every frame, as a wire takes a NIC's frames) natively on IFACE in NS:
+# what XDP_TX towards IFACE needs on a veth. bpftool loads it under a pin
+# of the lab's, attaches it by id and the pin goes at once: the
+# attachment holds the program, and nothing stays in the bpffs
+# (iproute2's loader would leave its tc/globals, ip and xdp entries).
+# The namespace's deletion detaches it.
+lab_xdp_pass() {
+	local pin=/sys/fs/bpf/aopgate-lab-xdp-$BASHPID id rc=0
+	_lab_note pins "$pin"
+	bpftool prog load "$3" "$pin" type xdp || return 1
+	id=$(bpftool -j prog show pinned "$pin" | jq -r .id) &&
+		lab_in "$1" bpftool net attach xdpdrv id "$id" dev "$2" || rc=1
+	rm -f "$pin"
+	return $rc
+}
+
 # lab_spawn NAME NS CMD...: CMD in the background in namespace NS, its
 # output in $LAB_STATE/NAME.log; its pid in LAB_SPAWNED and the registry.
 # nsenter execs CMD, so the pid recorded is the command's own.

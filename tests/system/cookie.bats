@@ -46,7 +46,7 @@ cookies_on() {
 	assert_output --partial "syncookies: off: the default for native XDP on a veth"
 	assert_output --partial "tc companion on $LAB_IF_O"
 	gate status | grep -E "^attached .* native .*tc companion link id [0-9]+"
-	in_client ip link set dev "$LAB_IF_C" xdpdrv obj "$AOPGATE_BUILD/empty.bpf.o" sec xdp
+	lab_xdp_pass "$LAB_C" "$LAB_IF_C" "$AOPGATE_BUILD/empty.bpf.o"
 	gate set syncookies on
 }
 

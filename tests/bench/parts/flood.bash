@@ -47,7 +47,7 @@ defence_on() {
 	# take them from a NIC: the stranger's end gets a program that passes.
 	gate-cookies)
 		gate_attach "$IF_E0" "$IF_S0" &&
-		ip -n "${BL}s" link set dev "$IF_S1" xdpdrv obj "$BUILD/empty.bpf.o" sec xdp &&
+		lab_xdp_pass "${BL}s" "$IF_S1" "$BUILD/empty.bpf.o" &&
 		gate set syncookies on >>"$BT/gate.log" ;;
 	# xdp-filter pins its maps under /sys/fs/bpf/xdp-filter, shared by
 	# every user of the host: it runs in a mount namespace of its own with

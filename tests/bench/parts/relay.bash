@@ -16,7 +16,7 @@ RELAY_PATHS=(aopgated aopgated-cookies haproxy nginx direct)
 # while it runs XDP itself (as a wire takes a NIC's frames).
 cookies() {
 	if [ "$1" = on ]; then
-		ip -n "${BL}e" link set dev "$IF_E1" xdpdrv obj "$BUILD/empty.bpf.o" sec xdp &&
+		lab_xdp_pass "${BL}e" "$IF_E1" "$BUILD/empty.bpf.o" &&
 			gate set syncookies on >>"$BT/gate.log"
 	else
 		gate set syncookies off >>"$BT/gate.log" &&
