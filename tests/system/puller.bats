@@ -350,8 +350,25 @@ idlers() {
 	[ "$(metric 'aopgate_closes_total{reason="handshake_limit"}')" -eq 0 ]
 }
 
-@test "TLS 1.0 and 1.1 attempts are refused, and the puller keeps pulling" {
+@test "SSLv3, TLS 1.0 and 1.1 attempts are refused, and the puller keeps pulling" {
 	agent_up
+	# The attempts come from the puller's address, in good standing once
+	# it has pulled: three strikes would otherwise penalize it.
+	fetch edge1
+	# No OpenSSL here speaks SSLv3 any more: its ClientHello by hand
+	# (version 3.0, one cipher suite, no extensions); the answer is an
+	# alert record (21) with a fatal alert (2): OpenSSL says
+	# handshake_failure (40) to a hello this old.
+	run in_client python3 - "$ORIGIN4" <<-'EOF'
+	import os, socket, sys
+	body = bytes([3, 0]) + os.urandom(32) + bytes([0, 0, 2, 0, 0x2f, 1, 0])
+	hs = bytes([1]) + len(body).to_bytes(3, "big") + body
+	s = socket.create_connection((sys.argv[1], 443), timeout=5)
+	s.sendall(bytes([0x16, 3, 0]) + len(hs).to_bytes(2, "big") + hs)
+	print(s.recv(64).hex())
+	EOF
+	assert_success
+	[[ $output =~ ^1503[0-9a-f]{2}000202 ]] || fail "no fatal alert: $output"
 	for v in -tls1 -tls1_1; do
 		run in_client timeout 5 openssl s_client "$v" -cipher 'DEFAULT:@SECLEVEL=0' \
 			-connect "$ORIGIN4:443" -servername origin.test -cert "$PKI/edge1.pem" \
@@ -360,7 +377,7 @@ idlers() {
 		assert_output --partial "alert protocol version"
 	done
 	agent_log_wait "event=verify result=fail reason=protocol_error .*detail=\"unsupported protocol\""
-	[ "$(metric 'aopgate_closes_total{reason="protocol_error"}')" -ge 2 ]
+	[ "$(metric 'aopgate_closes_total{reason="protocol_error"}')" -ge 3 ]
 	run fetch edge1
 	assert_success
 	assert_output "hello $CLIENT4"
