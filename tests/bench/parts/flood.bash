@@ -70,23 +70,30 @@ defence_off() {
 	esac
 }
 
-# defence_count DEFENCE: "SEEN DROPPED" so far: packets that reached the
-# defence and those it dropped (nginx alone: segments TCP took in). A SYN
-# the gate answers with a cookie never reaches TCP: it counts as dropped.
-defence_count() {
+# sample DEFENCE: what the defence counted so far, as JSON: packets that
+# reached it (seen) and those it dropped (nginx alone: segments TCP took
+# in); for the gate also its counters that moved and pending's entries,
+# from one `aopgate status`. A SYN the gate answers with a cookie never
+# reaches TCP: it counts as dropped.
+sample() {
+	local sd
 	case $1 in
-	gate*) gate status --json | jq -r '[.counters | to_entries[] | .value.packets] as $all |
-		[.counters | to_entries[] | select((.key | startswith("drop-")) or
-			.key == "syncookie-sent" or .key == "syncookie-bad") | .value.packets] as $d |
-		"\($all | add // 0) \($d | add // 0)"' ;;
+	gate*) gate status --json | jq -c '
+		(.counters | with_entries(select(.value.packets > 0) | .value = .value.packets)) as $c |
+		{seen: ([$c[]] | add // 0),
+		 dropped: ([$c | to_entries[] | select((.key | startswith("drop-")) or
+			.key == "syncookie-sent" or .key == "syncookie-bad") | .value] | add // 0),
+		 counters: $c, pending: .maps.pending.entries}'
+		return ;;
 	# The driver's counters: every packet XDP saw, and those it dropped.
-	xdp-filter) in_origin ethtool -S "$IF_S0" | awk '
+	xdp-filter) sd=$(in_origin ethtool -S "$IF_S0" | awk '
 		/rx_queue_[0-9]+_xdp_packets:/ { s += $2 } /rx_queue_[0-9]+_xdp_drops:/ { d += $2 }
-		END { print s + 0, d + 0 }' ;;
-	iptables) in_origin iptables -t raw -nvxL PREROUTING |
-		awk '/dpt:443/ { s += $1 } END { print s + 0, s + 0 }' ;;
-	nginx) in_origin nstat -asz TcpInSegs | awk '/TcpInSegs/ { print $2, 0 }' ;;
+		END { print s + 0, d + 0 }') ;;
+	iptables) sd=$(in_origin iptables -t raw -nvxL PREROUTING |
+		awk '/dpt:443/ { s += $1 } END { print s + 0, s + 0 }') ;;
+	nginx) sd=$(in_origin nstat -asz TcpInSegs | awk '/TcpInSegs/ { print $2, 0 }') ;;
 	esac
+	echo "{\"seen\": ${sd% *}, \"dropped\": ${sd#* }, \"counters\": {}, \"pending\": null}"
 }
 
 # send SENDER FLOOD PACKETS: the flood, from the stranger namespace.
@@ -112,44 +119,25 @@ send() {
 	esac
 }
 
-# pending_entries DEFENCE: entries in the gate's `pending` map now (null
-# for the other defences).
-pending_entries() {
-	case $1 in
-	gate*) gate status --json | jq '.maps.pending.entries' ;;
-	*) echo null ;;
-	esac
-}
-
-# gate_counters DEFENCE: the gate's counters that are not zero, as a JSON
-# object of packets (an empty one for the other defences).
-gate_counters() {
-	case $1 in
-	gate*) gate status --json | jq -c '.counters | with_entries(select(.value.packets > 0) |
-		.value = .value.packets)' ;;
-	*) echo '{}' ;;
-	esac
-}
-
 # one_flood ROUND SENDER DEFENCE FLOOD PACKETS: one measured flood, a JSON line.
 one_flood() {
-	local round=$1 snd=$2 d=$3 fl=$4 n=$5 a0 a1 c0 c1 s0 s1 t0 t1 g0
-	a0=$(defence_count "$d") g0=$(gate_counters "$d")
+	local round=$1 snd=$2 d=$3 fl=$4 n=$5 a0 a1 c0 c1 s0 s1 t0 t1
+	a0=$(sample "$d")
 	c0=$(origin_ns) s0=$(stat_ticks) t0=$(now_ns)
 	send "$snd" "$fl" "$n" || die "$snd failed: $(tail -3 "$BT/$snd.log")"
 	t1=$(now_ns)
 	sleep 0.2	# what is still queued reaches the NAPI thread
 	c1=$(origin_ns) s1=$(stat_ticks)
-	a1=$(defence_count "$d")
-	jq -nc --argjson pending "$(pending_entries "$d")" \
-		--argjson g0 "$g0" --argjson g1 "$(gate_counters "$d")" --argjson round "$round" --arg snd "$snd" --arg d "$d" --arg fl "$fl" \
+	a1=$(sample "$d")
+	jq -nc --argjson a0 "$a0" --argjson a1 "$a1" --argjson round "$round" \
+		--arg snd "$snd" --arg d "$d" --arg fl "$fl" \
 		--argjson n "$n" --argjson wall "$(((t1 - t0) / 1000))" \
 		--argjson cpu "$((c1 - c0))" --argjson ticks "$((s1 - s0))" \
-		--argjson seen "$((${a1% *} - ${a0% *}))" --argjson drops "$((${a1#* } - ${a0#* }))" \
 		'{round: $round, sender: $snd, defence: $d, flood: $fl, packets: $n,
-		  wall_us: $wall, origin_ns: $cpu, host_ticks: $ticks, seen: $seen,
-		  dropped: $drops, pending: $pending,
-		  gate: ($g1 | with_entries(.value -= ($g0[.key] // 0)) |
+		  wall_us: $wall, origin_ns: $cpu, host_ticks: $ticks,
+		  seen: ($a1.seen - $a0.seen), dropped: ($a1.dropped - $a0.dropped),
+		  pending: $a1.pending,
+		  gate: ($a1.counters | with_entries(.value -= ($a0.counters[.key] // 0)) |
 			with_entries(select(.value > 0)))}'
 }
 
