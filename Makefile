@@ -172,6 +172,9 @@ $(BUILD)/fuzz/%.o: tests/fuzz/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iuser/agent -Itests/unit -c $< -o $@
 
+# The gate's harness loads the program through the skeleton, as the packet tests do.
+$(BUILD)/fuzz/fuzz_gate.o: $(BUILD)/gate.skel.h
+
 $(FUZZ_BINS): %: %.o $(AGENT_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer $(AOP_LDFLAGS) $^ $(PKG_LIBS) $(AGENT_LIBS) -o $@
 

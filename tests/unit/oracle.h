@@ -264,8 +264,8 @@ static const char *const prop_name[PR_N] = {
 	"frames from an operator-denied source to a GATE port pass only on verified flows",
 	"with the allowlist on, frames from outside it to a GATE port pass only on verified flows",
 	"every frame moves exactly one counter by one packet, and the counter's kind matches the verdict",
-	"only a bare SYN to a GATE port from a source past deny, penalty and allowlist is answered, with cookies on; "
-	"the answer is a well-formed SYN-ACK and leaves pending and the source's bucket untouched",
+	("only a bare SYN to a GATE port from a source past deny, penalty and allowlist is answered, with cookies on; "
+	 "the answer is a well-formed SYN-ACK and leaves pending and the source's bucket untouched"),
 	"with cookies on, no bare SYN without IPv4 options or IPv6 extensions is passed up",
 	"the ACK of an answered SYN, as its client sends it, makes the flow pending (syncookie-ok) unless the source is out of tokens",
 };
@@ -301,17 +301,24 @@ static inline void oracle_bucket(struct lab *l, const struct src_key *sk,
 		memset(val, 0xff, sizeof(struct syn_bucket));
 }
 
+/* oracle_flow_key(v, k): the gate's flow key for the frame seen as v. */
+static inline void oracle_flow_key(const struct view *v, struct flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->saddr, v->src, 16);
+	memcpy(k->daddr, v->dst, 16);
+	k->sport = htons(v->sport);
+	k->dport = htons(v->dport);
+	k->proto = v->proto;
+}
+
 /* oracle_look(l, v, allowlist, b): what the maps say about the frame seen
  * as v, with the allowlist on or off. */
 static inline void oracle_look(struct lab *l, const struct view *v, int allowlist,
 			       struct oracle_before *b)
 {
 	memset(b, 0, sizeof(*b));
-	memcpy(b->k.saddr, v->src, 16);
-	memcpy(b->k.daddr, v->dst, 16);
-	b->k.sport = htons(v->sport);
-	b->k.dport = htons(v->dport);
-	b->k.proto = v->proto;
+	oracle_flow_key(v, &b->k);
 	memcpy(b->sk.addr, v->src, 16);
 	b->allowed = 1;
 	if (!v->has_ports)
