@@ -206,11 +206,13 @@ test-sanitize:
 
 # Each libFuzzer harness for FUZZ_SECONDS (60) from its committed corpus
 # (tests/fuzz/corpus/NAME), with ASan and UBSan; a finding fails it.
+# FUZZ=gate runs only the harnesses whose name contains "gate".
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ ?=
 fuzz:
 	@$(MAKE) -s CC=clang SANITIZE=fuzz BUILD=$(FUZZ_BUILD) fuzz-bins
-	@scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	@scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ)
 
 fuzz-bins: $(FUZZ_BINS)
 
