@@ -11,10 +11,11 @@
  *
  * An input is two bytes of switches, then the frame:
  *
- *   byte 0   bit 0: the allowlist on; bit 1: SYN cookies on; bits 3-4:
- *            VLAN tags to put after the frame's MAC addresses (1 802.1Q,
- *            2 802.1ad and 802.1Q, 3 three), so one bit flip moves a frame
- *            onto a VLAN; the other bits are ignored
+ *   byte 0   bit 0: the allowlist on; bit 1: SYN cookies on; bit 2: the
+ *            frame runs once more with frag_pass on (frag_pass_check());
+ *            bits 3-4: VLAN tags to put after the frame's MAC addresses
+ *            (1 802.1Q, 2 802.1ad and 802.1Q, 3 three), so one bit flip
+ *            moves a frame onto a VLAN; the other bits are ignored
  *   byte 1   when the gate answers the frame with a cookie SYN-ACK, what
  *            comes back through the same entry point: 0 nothing, 1-32 its
  *            ACK with bit n-1 of the ack number flipped, 33-64 with bit
@@ -23,9 +24,7 @@
  *
  * The maps hold a known state (below); before each run the entries a run
  * may write (pending, syn_rl) are reset, so a finding replays from its file.
- * The gate runs in enforce mode with frag_pass off, as in test_gate_random.c:
- * frag_pass passes what the gate cannot classify, which the oracle does not
- * model.
+ * The gate runs in enforce mode with frag_pass off, as in test_gate_random.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +36,7 @@
 
 #define IN_ALLOWLIST	0x01
 #define IN_COOKIES	0x02
+#define IN_FRAG_PASS	0x04
 #define IN_TAGS(b)	((b) >> 3 & 3)
 
 /*
@@ -186,8 +186,9 @@ finding(const uint8_t *in, const uint8_t *f, size_t len, const struct run r[LAB_
 	va_end(ap);
 	oracle(f, len, &v);
 	say("%s", what);
-	say("switches: allowlist %s, cookies %s, %d VLAN tags added; answer byte %u",
-	    in[0] & IN_ALLOWLIST ? "on" : "off", in[0] & IN_COOKIES ? "on" : "off",
+	say("switches: allowlist %s, cookies %s, frag_pass run %s, %d VLAN tags added; "
+	    "answer byte %u", in[0] & IN_ALLOWLIST ? "on" : "off",
+	    in[0] & IN_COOKIES ? "on" : "off", in[0] & IN_FRAG_PASS ? "on" : "off",
 	    IN_TAGS(in[0]), in[1]);
 	say("oracle: %s, proto %u, %u -> %u, flags %s0x%02x", v.what, v.proto, v.sport,
 	    v.dport, v.flags_known ? "" : "unknown ", v.flags);
@@ -308,6 +309,46 @@ static void compare(const uint8_t *in, const uint8_t *f, size_t len,
 		finding(in, f, len, r, "the XDP and tc entry points disagree");
 }
 
+/*
+ * frag_pass lets through what the gate cannot classify (later fragments,
+ * more VLAN tags or IPv6 extension headers than it walks), which the
+ * oracle does not model. So with it on, each entry point must give the
+ * verdict off[] has, with frag_pass off, except that drop-fragment turns
+ * into pass-other and drop-malformed may; and one counter moves.
+ */
+static void frag_pass_check(const uint8_t *in, const uint8_t *f, size_t len,
+			    const struct run off[LAB_N_ENTRIES])
+{
+	static struct run on[LAB_N_ENTRIES];
+	struct gate_cfg c = cfg;
+	__u32 zero = 0;
+
+	c.flags |= GATE_F_FRAG_PASS;
+	if (bpf_map_update_elem(lab.cfg, &zero, &c, BPF_ANY))
+		fail("writing gate_cfg");
+	for (int ep = 0; ep < LAB_N_ENTRIES; ep++) {
+		__u32 was = off[ep].seen.moved, is;
+		int good;
+
+		if (off[ep].refused)
+			continue;
+		reset_flows();
+		run_one(in, ep, f, len, NULL, 0, &on[ep]);
+		is = on[ep].seen.moved;
+		good = was == CNT_DROP_FRAGMENT ? is == CNT_PASS_OTHER :
+		       was == CNT_DROP_MALFORMED ? is == was || is == CNT_PASS_OTHER :
+		       is == was && on[ep].seen.verdict == off[ep].seen.verdict;
+		if (!good || on[ep].j.failed & 1u << PR_COUNTER)
+			finding(in, f, len, NULL, "%s: with frag_pass on %s, counted %s "
+				"(%d counters moved); with it off %s, counted %s",
+				lab_entry_name[ep], verdict_name(on[ep].seen.verdict),
+				lab_cnt_name(is), on[ep].seen.n_moved,
+				verdict_name(off[ep].seen.verdict), lab_cnt_name(was));
+	}
+	if (bpf_map_update_elem(lab.cfg, &zero, &cfg, BPF_ANY))
+		fail("writing gate_cfg");
+}
+
 /* frame_of(sw, in, n, f): the n bytes of in with the VLAN tags the
  * switches sw ask for, into f; returns the frame's length. */
 static size_t frame_of(uint8_t sw, const uint8_t *in, size_t n, uint8_t *f)
@@ -367,6 +408,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_one(data, ep, ack[ep], ack_len[ep], &issued[ep], 1, &ra[ep]);
 	}
 	compare(data, f, len, r);
+	if (data[0] & IN_FRAG_PASS)
+		frag_pass_check(data, f, len, r);
 	/* Both answered, or compare() found the entry points disagreeing. */
 	if (answered)
 		compare(data, ack[LAB_XDP], ack_len[LAB_XDP], ra);
