@@ -364,15 +364,24 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 	if (!syn_token(p, cfg, clock_ns(&now), st && st->until_ns > now))
 		return CNT_DROP_RATELIMIT;
 	pf = bpf_map_lookup_elem(&pending, &p->key);
-	/* A retransmitted SYN spends the flow's budget; one on an aged-out
-	 * tuple is a new connection (port reuse) and starts afresh. */
-	if (pf && now - pf->first_seen_ns <= cfg->pending_max_age_ns)
-		return pending_budget(pf, cfg, now, len);
-	{
+	if (!pf) {
 		struct pending_flow np = { .first_seen_ns = now, .packets = 1, .bytes = len };
 
 		bpf_map_update_elem(&pending, &p->key, &np, BPF_ANY);
+		return CNT_PASS_SYN;
 	}
+	/* A retransmitted SYN spends the flow's budget. */
+	if (now - pf->first_seen_ns <= cfg->pending_max_age_ns)
+		return pending_budget(pf, cfg, now, len);
+	/*
+	 * One on an aged-out tuple is a new connection (port reuse) and
+	 * starts afresh, written in place: an update would take a fresh LRU
+	 * node and free the old one for the same key, at twice the cost. As
+	 * with the budget's counts, a racing CPU costs one packet's accounting.
+	 */
+	pf->first_seen_ns = now;
+	pf->packets = 1;
+	pf->bytes = len;
 	return CNT_PASS_SYN;
 }
 

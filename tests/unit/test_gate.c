@@ -269,7 +269,16 @@ static void pending_budget(const struct variant *v)
 
 	fresh(&c);
 	s.flags = FR_ACK;
-	must(lab_pend(&lab, &k, lab_now() - c.pending_max_age_ns - SEC_NS, 1), "seeding pending");
+	{
+		/* Aged out with its packets and bytes spent, so a fresh start shows. */
+		struct pending_flow old = {
+			.first_seen_ns = lab_now() - c.pending_max_age_ns - SEC_NS,
+			.packets = c.pending_max_packets + 1,
+			.bytes = ~0u,
+		};
+
+		must(bpf_map_update_elem(lab.pending, &k, &old, BPF_ANY), "seeding pending");
+	}
 	point(check(v->ep, &s, CNT_DROP_BUDGET),
 	      "%s: an ACK on a pending flow older than pending_max_age_ns is dropped (drop-budget)", v->name);
 	s.flags = FR_SYN;
@@ -279,7 +288,7 @@ static void pending_budget(const struct variant *v)
 	      "%s: a SYN on a pending flow older than pending_max_age_ns opens it anew (pass-syn)", v->name);
 	s.flags = FR_ACK;
 	point(check(v->ep, &s, CNT_PASS_PENDING),
-	      "%s: the re-opened flow has its budget back (pass-pending)", v->name);
+	      "%s: the re-opened flow has its packet and byte budget back (pass-pending)", v->name);
 }
 
 /* The per-source SYN token bucket. */
