@@ -102,9 +102,6 @@ static void __attribute__((noreturn)) reader_main(int fd, const char *config,
 	sigset_t none;
 	char req[64];
 
-	/* Dies with the agent, even one killed with -9. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
-		_exit(1);
 	prctl(PR_SET_NAME, "aopgated-reader", 0, 0, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -116,6 +113,12 @@ static void __attribute__((noreturn)) reader_main(int fd, const char *config,
 		_exit(1);
 	}
 	if (privs_reader(user) < 0)
+		_exit(1);
+	/*
+	 * Dies with the agent, even one killed with -9. Set after the change
+	 * of user, which clears it; the agent may have died before.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
 		_exit(1);
 	req[0] = READER_READY;
 	if (send(3, req, 1, MSG_NOSIGNAL) != 1)
