@@ -22,13 +22,22 @@ static int set_caps(__u32 keep)
 	return syscall(SYS_capset, &h, d);
 }
 
-/* Drops every capability but keep (a capability number, or -1) from the bounding set. */
-static int bound_to(int keep)
+/*
+ * Drops every capability but keep (a capability number, or -1) from the
+ * bounding set. That takes CAP_SETPCAP; without it (a unit's
+ * CapabilityBoundingSet without it) the set stays as it is, which
+ * no_new_privs makes harmless: nothing can be gained from it by execve.
+ */
+static void bound_to(int keep, const char *event)
 {
-	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-		if (cap != keep && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-			return -1;
-	return 0;
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+		if (cap == keep || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0 ||
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+			continue;
+		log_warn("event=%s note=\"the bounding set stays as it is: no CAP_SETPCAP\" "
+			 "error=\"%s\"", event, strerror(errno));
+		return;
+	}
 }
 
 /* user's ids; -1 after logging when there is no such user. */
@@ -56,7 +65,8 @@ int privs_lockdown(void)
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2];
 
-	if (bound_to(-1) < 0 || syscall(SYS_capget, &h, d) < 0)
+	bound_to(-1, "start");
+	if (syscall(SYS_capget, &h, d) < 0)
 		goto err;
 	d[0].inheritable = d[1].inheritable = 0;
 	if (syscall(SYS_capset, &h, d) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -92,7 +102,8 @@ int privs_reader(const char *user)
 
 	if (lookup(user, &uid, &gid) < 0)
 		return -1;
-	if (bound_to(CAP_DAC_READ_SEARCH) < 0 || prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
+	bound_to(CAP_DAC_READ_SEARCH, "reader");
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
 	    setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0 ||
 	    set_caps(mask) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
