@@ -101,8 +101,10 @@ const struct config_directive config_dirs[] = {
 	{ "metrics", confval_metrics, AG(metrics), "off", 0,
 	  "IP:PORT serving Prometheus text on /metrics, or off" },
 	{ "user", confval_user, AG(user), "nobody", 0,
-	  "user to switch to after binding and opening the maps (as nginx does); "
-	  "root keeps the agent root, which only an explicit user = root does" },
+	  "user to switch to after binding and opening the maps (as nginx does), with no "
+	  "capability; a reader process, the same user with CAP_DAC_READ_SEARCH alone, "
+	  "opens a reload's files; root keeps the agent root in one process, which only "
+	  "an explicit user = root does" },
 	{ "handshake_timeout", confval_duration, AG(handshake_timeout_ns), "10s", 0,
 	  "a handshake not finished by then is closed (handshake_timeout)" },
 	{ "idle_timeout", confval_duration, AG(idle_timeout_ns), "300s", 0,
