@@ -366,38 +366,127 @@ strict_sni = yes"
 	[ "$(metric aopgate_gate_links)" -eq 1 ]
 }
 
-# caps PID TID: "CapPrm CapEff NoNewPrivs" of one thread, masks in hex.
+# caps STATUS: "CapInh CapPrm CapEff CapBnd NoNewPrivs" of a /proc status file, masks in hex.
 caps() {
-	awk '/^CapPrm:/ { p = $2 } /^CapEff:/ { e = $2 } /^NoNewPrivs:/ { n = $2 }
-		END { print p, e, n }' "/proc/$1/task/$2/status"
+	awk '/^CapInh:/ { i = $2 } /^CapPrm:/ { p = $2 } /^CapEff:/ { e = $2 }
+		/^CapBnd:/ { b = $2 } /^NoNewPrivs:/ { n = $2 } END { print i, p, e, b, n }' "$1"
 }
 
-@test "after the privilege drop the workers hold no capability; the main thread only CAP_DAC_READ_SEARCH, raised for a reload" {
+# reader_pid: the pid of the agent's reader process (its only child).
+reader_pid() {
+	ps -o pid=,comm= --ppid "$AGENT_PID" | awk '$2 == "aopgated-reader" { print $1 }'
+}
+
+NONE="0000000000000000 0000000000000000 0000000000000000 0000000000000000 1"
+READ="0000000000000000 0000000000000004 0000000000000004 0000000000000004 1"
+
+@test "after the privilege drop no thread of the agent holds a capability; the reader only CAP_DAC_READ_SEARCH" {
 	agent_conf "user = nobody"
 	agent_up
 	agent_log_wait "event=start user=nobody"
-	local workers=0 others=0
+	local threads=0 reader
 	for t in /proc/"$AGENT_PID"/task/*; do
-		tid=${t##*/}
-		if [ "$tid" = "$AGENT_PID" ]; then
-			# Permitted for a reload's reads, not effective in between.
-			[ "$(caps "$AGENT_PID" "$tid")" = "0000000000000004 0000000000000000 0" ]
-		elif [ "$(cat "$t/comm")" = aopgated-work ]; then
-			[ "$(caps "$AGENT_PID" "$tid")" = "0000000000000000 0000000000000000 1" ]
-			workers=$((workers + 1))
-		else
-			[ "$(caps "$AGENT_PID" "$tid" | cut -d' ' -f1-2)" = \
-				"0000000000000000 0000000000000000" ]
-			others=$((others + 1))
-		fi
+		[ "$(caps "$t/status")" = "$NONE" ] || fail "thread ${t##*/} ($(cat "$t/comm")): $(caps "$t/status")"
+		threads=$((threads + 1))
 	done
-	[ "$workers" -ge 1 ]
-	[ "$others" -ge 1 ]
-	# The key is root's alone, and a reload still reads it.
+	# The main thread, the workers, the lease and metrics threads.
+	[ "$threads" -ge 4 ]
+	reader=$(reader_pid)
+	[ -n "$reader" ]
+	[ "$(ps -o user= -p "$reader")" = nobody ]
+	[ "$(caps "/proc/$reader/status")" = "$READ" ] || fail "reader: $(caps "/proc/$reader/status")"
+	[ "$(ls /proc/"$reader"/task | wc -l)" -eq 1 ]
+	# Its socket, and stdin, stdout and stderr (the log): nothing else.
+	[ "$(ls /proc/"$reader"/fd | sort -n | tr '\n' ' ')" = "0 1 2 3 " ]
+}
+
+@test "a reload as nobody picks up a new root-only 0600 key and certificate through the reader" {
+	mkdir -m 0700 "$LAB_DIR/keys"
+	install -m 0600 "$PKI/server.pem" "$PKI/server.key" "$LAB_DIR/keys/"
+	agent_conf "user = nobody"
+	sed -i "s|$PKI/server\.|$LAB_DIR/keys/server.|" "$LAB_DIR/aopgate.conf"
+	agent_up
+	agent_log_wait "event=start user=nobody"
+	(cd "$PKI" && _leaf edge server2 origin-2 "subjectAltName=DNS:origin.test
+extendedKeyUsage=serverAuth")
+	install -m 0600 "$PKI/server2.pem" "$LAB_DIR/keys/server.pem"
+	install -m 0600 "$PKI/server2.key" "$LAB_DIR/keys/server.key"
 	kill -HUP "$AGENT_PID"
 	agent_log_wait "event=reload result=ok gen=2"
+	run in_client sh -c "openssl s_client -connect $ORIGIN4:443 -servername origin.test \
+		-cert $PKI/edge1.pem -key $PKI/edge1.key </dev/null 2>/dev/null |
+		openssl x509 -noout -subject"
+	assert_output --partial "CN = origin-2"
 	run fetch edge1
 	assert_success
+}
+
+@test "the reader answers a compromised agent with the files the configuration names, and refuses any other request" {
+	agent_conf "user = nobody"
+	agent_up
+	agent_log_wait "event=start user=nobody"
+	run python3 "$BATS_TEST_DIRNAME/readerpeek.py" "$AGENT_PID" "O/etc/shadow"
+	assert_success
+	assert_output "end 1"
+	agent_log_wait 'event=reader result=refused request="?O/etc/shadow'
+	run python3 "$BATS_TEST_DIRNAME/readerpeek.py" "$AGENT_PID" L
+	assert_success
+	assert_line "file 0 $PKI/server.key -> $PKI/server.key"
+	assert_line "end 0"
+	refute_output --partial shadow
+	local named=" $LAB_DIR/aopgate.conf $PKI/server.pem $PKI/server.key $PKI/edge.pem $LAB_DIR/edge.crl $LAB_DIR/other-ca.pem $PKI/agentup.pem $PKI/agentup.key "
+	while read -r kind _ path _; do
+		[ "$kind" = file ] || continue
+		[[ "$named" == *" $path "* ]] || fail "served $path, which the configuration does not name"
+	done <<<"$output"
+	# The agent's own reload is unharmed.
+	kill -HUP "$AGENT_PID"
+	agent_log_wait "event=reload result=ok gen=2"
+}
+
+@test "with its reader gone, a reload fails with the reason, the running configuration stays and the agent serves" {
+	agent_conf "user = nobody"
+	agent_up
+	agent_log_wait "event=start user=nobody"
+	kill -9 "$(reader_pid)"
+	agent_log_wait "event=reader result=fail pid=[0-9]+ signal=9 note=\"reloads fail until aopgated is restarted\""
+	kill -HUP "$AGENT_PID"
+	agent_log_wait "event=reload result=fail error=\"the reader process is gone.*restart aopgated"
+	run grep -c "event=reload result=ok" "$LAB_DIR/agent.log"
+	assert_output 0
+	run fetch edge1
+	assert_success
+}
+
+@test "the reader exits with an agent killed with -9" {
+	agent_conf "user = nobody"
+	agent_up
+	agent_log_wait "event=start user=nobody"
+	local reader
+	reader=$(reader_pid)
+	[ -n "$reader" ]
+	kill -9 "$AGENT_PID"
+	for _ in $(seq 50); do
+		kill -0 "$reader" 2>/dev/null || break
+		sleep 0.1
+	done
+	run kill -0 "$reader"
+	assert_failure
+}
+
+@test "with user = root and for aopgated -t there is no reader" {
+	agent_conf "user = root"
+	agent_files
+	run strace -f -qq -e trace=clone,clone3,fork,vfork -o "$LAB_DIR/check.strace" \
+		"$AOPGATED" -t -c "$LAB_DIR/aopgate.conf"
+	assert_success
+	run grep -cE "clone|fork" "$LAB_DIR/check.strace"
+	assert_output 0
+	agent_up
+	agent_log_wait "event=start user=root uid=0 "
+	[ -z "$(ps -o pid= --ppid "$AGENT_PID")" ]
+	kill -HUP "$AGENT_PID"
+	agent_log_wait "event=reload result=ok gen=2"
 }
 
 @test "the PROXY v2 header carries the client address, SNI, ALPN, TLS version, CN and fingerprint" {

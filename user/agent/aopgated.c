@@ -27,6 +27,7 @@
 #include "confdoc.h"
 #include "conn.h"
 #include "fdlimit.h"
+#include "files.h"
 #include "gatemap.h"
 #include "log.h"
 #include "metrics.h"
@@ -34,6 +35,7 @@
 #include "notify.h"
 #include "pinroot.h"
 #include "privs.h"
+#include "reader.h"
 #include "procstat.h"
 #include "runtime.h"
 #include "tls.h"
@@ -159,18 +161,34 @@ static int check_only(const char *path, struct runtime *rt)
 	return rc;
 }
 
+/* Whether a reader opens reloads' files for an agent without capabilities (privs.h). */
+static bool split;
+
 static void reload(const char *path, const struct config *running)
 {
-	char err[8192];
+	char err[8192], q[8300];
 	const struct config_agent *o = &running->agent, *n;
 	struct runtime *rt;
 
-	/* Keys only root may read, as the first load read them. */
-	privs_reading(true);
+	struct files_set *fs = NULL;
+
+	/* Keys only root may read, as the first load read them: the reader opens them. */
+	if (split) {
+		fs = reader_fetch(err, sizeof(err));
+		if (!fs) {
+			metrics_reload(0);
+			log_error("event=reload result=fail error=%s note=\"the running "
+				  "configuration stays; restart aopgated to reload again\"",
+				  log_quote(err, q, sizeof(q)));
+			return;
+		}
+	}
+	files_serve(fs);
 	rt = runtime_load(path, err, sizeof(err));
 	if (rt)
 		certinfo_update(rt->cfg);
-	privs_reading(false);
+	files_serve(NULL);
+	files_set_free(fs);
 	if (!rt) {
 		metrics_reload(0);
 		log_errors("reload", err);
@@ -272,6 +290,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	/*
+	 * Before any thread starts: the reader keeps what reading needs, and
+	 * this process (every thread it starts from here on) can never gain a
+	 * capability again; privs_become gives up the rest.
+	 */
+	split = privs_split(a->user);
+	if (split && (reader_start(path, a->user) < 0 || privs_lockdown() < 0))
+		goto out;
+
+	/*
 	 * Before binding or touching a map: a second agent on the same pin
 	 * root must stop here, not sweep the first one's flows.
 	 */
@@ -366,6 +393,7 @@ int main(int argc, char **argv)
 			last_sweep = now;
 			if (gateio_ready())
 				gateio_sweep(false);
+			reader_check();
 			cur = runtime_get();
 			notify_status(cur->cfg->n_sites, conn_active());
 			runtime_put(cur);

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "certinfo.h"
+#include "files.h"
 
 struct cert_date {
 	const char *site;	/* into the strings below */
@@ -47,14 +48,14 @@ static int not_after(const X509 *x, long long *out)
  */
 static int file_not_after(const char *path, int earliest, long long *out)
 {
-	FILE *fp = fopen(path, "r");
+	BIO *b = files_bio(path);
 	X509 *x;
 	int found = 0;
 	long long t = 0;
 
-	if (!fp)
+	if (!b)
 		return -1;
-	while ((x = PEM_read_X509(fp, NULL, NULL, NULL))) {
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
 		if (not_after(x, &t) == 0 && (!found || t < *out)) {
 			*out = t;
 			found = 1;
@@ -63,7 +64,7 @@ static int file_not_after(const char *path, int earliest, long long *out)
 		if (!earliest)
 			break;
 	}
-	fclose(fp);
+	BIO_free(b);
 	/* The last read fails at the end of the file; that is not an error. */
 	ERR_clear_error();
 	return found ? 0 : -1;

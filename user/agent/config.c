@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "config.h"
 #include "errbuf.h"
+#include "files.h"
 #include "hostname.h"
 #include "confdir.h"
 #include "confval.h"
@@ -100,8 +101,10 @@ const struct config_directive config_dirs[] = {
 	{ "metrics", confval_metrics, AG(metrics), "off", 0,
 	  "IP:PORT serving Prometheus text on /metrics, or off" },
 	{ "user", confval_user, AG(user), "nobody", 0,
-	  "user to switch to after binding and opening the maps (as nginx does); "
-	  "root keeps the agent root, which only an explicit user = root does" },
+	  "user to switch to after binding and opening the maps (as nginx does), with no "
+	  "capability; a reader process, the same user with CAP_DAC_READ_SEARCH alone, "
+	  "opens a reload's files; root keeps the agent root in one process, which only "
+	  "an explicit user = root does" },
 	{ "handshake_timeout", confval_duration, AG(handshake_timeout_ns), "10s", 0,
 	  "a handshake not finished by then is closed (handshake_timeout)" },
 	{ "idle_timeout", confval_duration, AG(idle_timeout_ns), "300s", 0,
@@ -269,13 +272,6 @@ static char *include_value(char *str)
 	return p;
 }
 
-/* A directory that does not exist holds no match; one that cannot be read is an error. */
-static int glob_error(const char *path, int e)
-{
-	(void)path;
-	return e != ENOENT && e != ENOTDIR;
-}
-
 /*
  * Pushes the files pattern matches (relative to the including file's
  * directory), in reverse so the first in sorted order is read first. No
@@ -285,7 +281,7 @@ static void include(struct config_parse *cp, const char *pattern)
 {
 	const struct config_src *cur = &cp->src[cp->n_src - 1];
 	char full[4096], dir[4096];
-	glob_t g;
+	struct files_match g;
 	int rc;
 
 	if (!*pattern) {
@@ -302,26 +298,26 @@ static void include(struct config_parse *cp, const char *pattern)
 		snprintf(full, sizeof(full), "%s", pattern);
 	else
 		snprintf(full, sizeof(full), "%s/%s", dirname(dir), pattern);
-	rc = glob(full, GLOB_NOCHECK, glob_error, &g);
+	rc = files_glob(full, &g);
 	if (rc != 0) {
 		cp_error(cp, cp->line, "include %s: %s", full,
 			 rc == GLOB_ABORTED ? "cannot read a directory" : "cannot expand");
-		globfree(&g);
+		files_match_free(&g);
 		return;
 	}
 	/* GLOB_NOCHECK hands back a pattern that matched nothing as itself. */
-	if (g.gl_pathc == 1 && !strcmp(g.gl_pathv[0], full) && strpbrk(full, "*?[")) {
-		globfree(&g);
+	if (g.n == 1 && !strcmp(g.names[0], full) && strpbrk(full, "*?[")) {
+		files_match_free(&g);
 		return;
 	}
-	if (cp->n_src + g.gl_pathc > CONFIG_MAX_FILES) {
+	if (cp->n_src + g.n > CONFIG_MAX_FILES) {
 		cp_error(cp, cp->line, "include %s: more than %d files", full, CONFIG_MAX_FILES);
-		globfree(&g);
+		files_match_free(&g);
 		return;
 	}
-	for (size_t i = g.gl_pathc; i-- > 0;) {
+	for (size_t i = g.n; i-- > 0;) {
 		struct config_src *s = &cp->src[cp->n_src];
-		const char *name = keep_name(cp, g.gl_pathv[i]);
+		const char *name = keep_name(cp, g.names[i]);
 
 		if (!name)
 			break;
@@ -332,7 +328,7 @@ static void include(struct config_parse *cp, const char *pattern)
 		};
 		cp->n_src++;
 	}
-	globfree(&g);
+	files_match_free(&g);
 }
 
 /* The next line of the current file, moving to the next file at the end. */
@@ -342,7 +338,7 @@ static char *next_line(struct config_parse *cp, char *str, int num)
 		struct config_src *s = &cp->src[cp->n_src - 1];
 
 		if (!s->fp) {
-			s->fp = fopen(s->name, "r");
+			s->fp = files_fopen(s->name);
 			if (!s->fp) {
 				cp_error_in(cp, s->from, s->from_line, "include %s: %s", s->name,
 					    strerror(errno));
@@ -617,7 +613,7 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	if (!cp.cfg->file)
 		goto err;
 	cp.src[0].name = cp.file = cp.cfg->file;
-	cp.src[0].fp = fopen(path, "r");
+	cp.src[0].fp = files_fopen(path);
 	if (!cp.src[0].fp) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto err;
@@ -650,6 +646,25 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 err:
 	config_free(cp.cfg);
 	return NULL;
+}
+
+void config_each_path(const struct config *cfg, void (*fn)(const char *path))
+{
+	for (size_t i = 0; i < cfg->n_sites; i++) {
+		const struct config_site *s = &cfg->sites[i];
+		const struct config_path *one[] = {
+			&s->client_ca, &s->crl, &s->upstream_cert, &s->upstream_key,
+			&s->upstream_ca,
+		};
+
+		for (int j = 0; j < s->n_cert; j++)
+			fn(s->cert[j].path);
+		for (int j = 0; j < s->n_key; j++)
+			fn(s->key[j].path);
+		for (size_t j = 0; j < sizeof(one) / sizeof(one[0]); j++)
+			if (one[j]->path)
+				fn(one[j]->path);
+	}
 }
 
 static void strs_free(struct config_strs *l)

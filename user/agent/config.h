@@ -131,6 +131,13 @@ struct config {
  */
 struct config *config_load(const char *path, char *err, size_t errlen);
 
+/*
+ * config_each_path(cfg, fn): calls fn with every file a site names (cert,
+ * key, client_ca, crl, upstream_cert, upstream_key, upstream_ca): what a
+ * load reads beyond the configuration's own files.
+ */
+void config_each_path(const struct config *cfg, void (*fn)(const char *path));
+
 /* config_free(cfg): frees cfg; cfg may be NULL. */
 void config_free(struct config *cfg);
 

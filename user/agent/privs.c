@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Who the agent runs as, thread by thread; see privs.h. */
+/* Who the agent and its reader run as; see privs.h. */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -12,51 +12,106 @@
 #include "log.h"
 #include "privs.h"
 
-/* Whether this process kept CAP_DAC_READ_SEARCH for reloads. */
-static bool kept;
-
-/* capset(2) on the calling thread: permitted and effective masks of CAP_DAC_READ_SEARCH. */
-static int set_read_cap(bool permitted, bool effective)
+/* capset(2) on the calling thread: permitted = effective = keep (a mask of the low word). */
+static int set_caps(__u32 keep)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2] = { 0 };
-	int i = CAP_TO_INDEX(CAP_DAC_READ_SEARCH);
 
-	d[i].permitted = permitted ? CAP_TO_MASK(CAP_DAC_READ_SEARCH) : 0;
-	d[i].effective = effective ? CAP_TO_MASK(CAP_DAC_READ_SEARCH) : 0;
+	d[0].permitted = d[0].effective = keep;
 	return syscall(SYS_capset, &h, d);
 }
 
-int privs_become(const char *user)
+/*
+ * Drops every capability but keep (a capability number, or -1) from the
+ * bounding set. That takes CAP_SETPCAP; without it (a unit's
+ * CapabilityBoundingSet without it) the set stays as it is, which
+ * no_new_privs makes harmless: nothing can be gained from it by execve.
+ */
+static void bound_to(int keep, const char *event)
 {
-	struct passwd *pw;
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+		if (cap == keep || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0 ||
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+			continue;
+		log_warn("event=%s note=\"the bounding set stays as it is: no CAP_SETPCAP\" "
+			 "error=\"%s\"", event, strerror(errno));
+		return;
+	}
+}
 
-	/* Staying root is the operator's explicit choice (user = root). */
-	if (!user || !strcmp(user, "root") || getuid() != 0)
-		return 0;
-	pw = getpwnam(user);
+/* user's ids; -1 after logging when there is no such user. */
+static int lookup(const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam(user);
+
 	if (!pw) {
 		log_error("event=start error=\"user %s does not exist\"", user);
 		return -1;
 	}
-	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(0, NULL) < 0 ||
-	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		log_error("event=start error=\"cannot become %s: %s\"", user, strerror(errno));
-		return -1;
-	}
-	kept = set_read_cap(true, false) == 0;
-	if (!kept)
-		log_warn("event=start note=\"no CAP_DAC_READ_SEARCH: a reload reads only files "
-			 "%s may read\" error=\"%s\"", user, strerror(errno));
-	prctl(PR_SET_KEEPCAPS, 0);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
 	return 0;
 }
 
-void privs_reading(bool on)
+bool privs_split(const char *user)
 {
-	if (kept && set_read_cap(true, on) < 0)
-		log_warn("event=reload note=\"cannot %s CAP_DAC_READ_SEARCH\" error=\"%s\"",
-			 on ? "raise" : "lower", strerror(errno));
+	/* Staying root is the operator's explicit choice (user = root). */
+	return user && strcmp(user, "root") && getuid() == 0;
+}
+
+int privs_lockdown(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	bound_to(-1, "start");
+	if (syscall(SYS_capget, &h, d) < 0)
+		goto err;
+	d[0].inheritable = d[1].inheritable = 0;
+	if (syscall(SYS_capset, &h, d) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		goto err;
+	return 0;
+err:
+	log_error("event=start error=\"cannot give up capabilities: %s\"", strerror(errno));
+	return -1;
+}
+
+int privs_become(const char *user)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (!privs_split(user))
+		return 0;
+	if (lookup(user, &uid, &gid) < 0)
+		return -1;
+	/* setuid(2) from root clears permitted and effective on every thread (glibc's setxid). */
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0 || set_caps(0) < 0) {
+		log_error("event=start error=\"cannot become %s: %s\"", user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int privs_reader(const char *user)
+{
+	__u32 mask = CAP_TO_MASK(CAP_DAC_READ_SEARCH);
+	uid_t uid;
+	gid_t gid;
+
+	if (lookup(user, &uid, &gid) < 0)
+		return -1;
+	bound_to(CAP_DAC_READ_SEARCH, "reader");
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
+	    setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0 ||
+	    set_caps(mask) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_error("event=reader error=\"cannot become %s with CAP_DAC_READ_SEARCH: %s\"",
+			  user, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int privs_drop_thread(void)

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The agent's privileges after start-up. It starts as root to bind, open
- * the pin root and read its keys, then becomes `user`. What it keeps
- * differs by thread (Linux capabilities are per thread):
+ * the pin root and read its keys. Then, unless user = root, it splits in
+ * two processes (nginx's master and workers, turned around):
  *
- *   workers (TLS clients' bytes): no capabilities at all, no_new_privs;
- *   the main thread (reloads):    CAP_DAC_READ_SEARCH permitted, raised to
- *                                 effective only while a reload reads the
- *                                 certificates, keys and CRLs;
- *   others (metrics, leases):     none, as setuid leaves them.
+ *   the agent (every thread: workers, leases, metrics, the main thread
+ *   that reloads): `user`, no capability in any set, an empty bounding
+ *   set, no_new_privs;
+ *   the reader (reader.h): `user`, CAP_DAC_READ_SEARCH alone (permitted,
+ *   effective and bounding), no_new_privs; it opens a reload's files.
+ *
+ * With user = root the agent stays root and reads its files itself; its
+ * workers still drop every capability.
  */
 #ifndef AOPGATE_PRIVS_H
 #define AOPGATE_PRIVS_H
@@ -16,19 +19,32 @@
 #include <stdbool.h>
 
 /*
- * privs_become(user): the process becomes user (no supplementary groups),
- * the calling thread keeping CAP_DAC_READ_SEARCH permitted but not
- * effective. A no-op when user is NULL or the process is not root.
- * Returns 0, or -1 after logging why.
+ * privs_split(user): whether the agent drops to user with a reader beside
+ * it: it runs as root and user is neither NULL nor root.
+ */
+bool privs_split(const char *user);
+
+/*
+ * privs_lockdown(): the calling thread, and every thread it starts after,
+ * can never gain a capability: empty bounding and inheritable sets,
+ * no_new_privs. Permitted and effective stay until privs_become. Call
+ * before any thread starts. Returns 0, or -1 after logging why.
+ */
+int privs_lockdown(void);
+
+/*
+ * privs_become(user): the process becomes user (no supplementary groups)
+ * with no capability left on any thread. A no-op when privs_split(user)
+ * is false. Returns 0, or -1 after logging why.
  */
 int privs_become(const char *user);
 
 /*
- * privs_reading(on): raises (or lowers again) CAP_DAC_READ_SEARCH in the
- * calling thread's effective set, around reading files that only root
- * may read. Harmless where it was never kept.
+ * privs_reader(user): the reader process becomes user keeping
+ * CAP_DAC_READ_SEARCH alone (permitted, effective, bounding) and sets
+ * no_new_privs. Returns 0, or -1 after logging why.
  */
-void privs_reading(bool on);
+int privs_reader(const char *user);
 
 /*
  * privs_drop_thread(): the calling thread gives up every capability and

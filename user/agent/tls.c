@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "errbuf.h"
+#include "files.h"
 #include "log.h"
 #include "policy.h"
 #include "tls.h"
@@ -134,13 +135,55 @@ static int server_common(SSL_CTX *ctx)
  */
 static int key_private(const struct config_path *key, bool allow, struct tls_err *e)
 {
-	struct stat st;
+	mode_t mode;
 
-	if (stat(key->path, &st) < 0 || allow || !(st.st_mode & 077))
+	if (files_mode(key->path, &mode) < 0 || allow || !(mode & 077))
 		return 0;	/* a missing file is reported by its loader */
 	bad(e, key->line, "key %s may be read by group or others (mode %03o): chmod 600 it, "
-	    "or set allow_insecure_keys = yes", key->path, (unsigned)(st.st_mode & 0777));
+	    "or set allow_insecure_keys = yes", key->path, (unsigned)(mode & 0777));
 	return -1;
+}
+
+/*
+ * The leaf and then its chain from a PEM file, as
+ * SSL_CTX_use_certificate_chain_file reads them, but through files.h.
+ */
+static int use_chain(SSL_CTX *ctx, const char *path)
+{
+	BIO *b = files_bio(path);
+	X509 *x;
+	int rc = -1;
+
+	if (!b)
+		return -1;
+	x = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL);
+	if (!x || SSL_CTX_use_certificate(ctx, x) != 1 || SSL_CTX_clear_chain_certs(ctx) != 1)
+		goto out;
+	X509_free(x);
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1)
+			goto out;
+	/* The end of the file reads as "no start line"; anything else is damage. */
+	if (ERR_GET_LIB(ERR_peek_last_error()) == ERR_LIB_PEM &&
+	    ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE) {
+		ERR_clear_error();
+		rc = 0;
+	}
+out:
+	X509_free(x);
+	BIO_free(b);
+	return rc;
+}
+
+static int use_key(SSL_CTX *ctx, const char *path)
+{
+	BIO *b = files_bio(path);
+	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+	int rc = k && SSL_CTX_use_PrivateKey(ctx, k) == 1 ? 0 : -1;
+
+	EVP_PKEY_free(k);
+	BIO_free(b);
+	return rc;
 }
 
 static int load_certs(SSL_CTX *ctx, const struct config_path *cert,
@@ -150,12 +193,12 @@ static int load_certs(SSL_CTX *ctx, const struct config_path *cert,
 	for (int i = 0; i < n; i++) {
 		if (key_private(&key[i], allow_insecure, e) < 0)
 			return -1;
-		if (SSL_CTX_use_certificate_chain_file(ctx, cert[i].path) != 1) {
+		if (use_chain(ctx, cert[i].path) < 0) {
 			bad(e, cert[i].line, "cert %s: cannot load a certificate chain",
 			    cert[i].path);
 			return -1;
 		}
-		if (SSL_CTX_use_PrivateKey_file(ctx, key[i].path, SSL_FILETYPE_PEM) != 1) {
+		if (use_key(ctx, key[i].path) < 0) {
 			bad(e, key[i].line, "key %s: cannot load a private key", key[i].path);
 			return -1;
 		}
@@ -172,7 +215,7 @@ static int load_certs(SSL_CTX *ctx, const struct config_path *cert,
 static int load_ca(X509_STORE *store, STACK_OF(X509_NAME) *names,
 		   const struct config_path *p, const char *what, struct tls_err *e)
 {
-	BIO *b = BIO_new_file(p->path, "r");
+	BIO *b = files_bio(p->path);
 	X509 *x;
 	int n = 0;
 
@@ -232,7 +275,7 @@ static int crl_covers_cas(X509_STORE *store, const struct config_site *s, struct
 
 static int load_crl(X509_STORE *store, const struct config_path *p, struct tls_err *e)
 {
-	BIO *b = BIO_new_file(p->path, "r");
+	BIO *b = files_bio(p->path);
 	X509_CRL *crl;
 	int n = 0;
 
