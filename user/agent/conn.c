@@ -734,9 +734,14 @@ static void conn_close(struct conn *c, enum reason r, uint64_t now)
 	    r != REASON_HANDSHAKE_TIMEOUT && shutdown(c->ch.fd, SHUT_WR) == 0) {
 		c->state = CONN_DRAINING;
 		c->deadline = now + DRAIN_NS;
+		/* The client's alert, its FIN and our FIN's ACK pass until the drain ends. */
+		if (c->keyed)
+			gateio_pending_close(&c->key, DRAIN_NS + a->linger_ns);
 		drain(c);
 		return;
 	}
+	if (c->keyed && !c->admitted)
+		gateio_pending_close(&c->key, a->linger_ns);
 	release(c);
 }
 

@@ -156,6 +156,74 @@ void gateio_linger(const struct flow_key *key, __u64 ns)
 }
 
 /*
+ * The pending entries of closed handshakes, oldest first, for the sweep to
+ * delete once their time is up. Bounded: past the bound an entry is left
+ * to the gate, which stops passing it all the same.
+ */
+struct closed_pending {
+	struct flow_key key;
+	__u64 stamp, until_ns;
+};
+
+#define GATEIO_MAX_CLOSED 65536
+
+static pthread_mutex_t closed_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct closed_pending *closed;
+static size_t n_closed, cap_closed;
+
+void gateio_pending_close(const struct flow_key *key, __u64 ns)
+{
+	struct closed_pending e = { .key = *key, .until_ns = gatemap_now_ns() + ns };
+	struct closed_pending *tmp;
+	int rc;
+
+	if (!gm())
+		return;
+	rc = gatemap_pending_close(gm(), key, ns, cfg().pending_max_age_ns, &e.stamp);
+	if (rc < 0) {
+		if (rc != -ENOENT)
+			log_error("event=pending result=fail error=\"%s\"", strerror(-rc));
+		return;
+	}
+	pthread_mutex_lock(&closed_lock);
+	if (n_closed == cap_closed && cap_closed < GATEIO_MAX_CLOSED) {
+		tmp = realloc(closed, (cap_closed ? cap_closed * 2 : 64) * sizeof(*tmp));
+		if (tmp) {
+			closed = tmp;
+			cap_closed = cap_closed ? cap_closed * 2 : 64;
+		}
+	}
+	if (n_closed < cap_closed)
+		closed[n_closed++] = e;
+	pthread_mutex_unlock(&closed_lock);
+}
+
+/* Deletes the pending entries whose time is up, outside the lock the workers take. */
+static void pending_sweep(void)
+{
+	struct closed_pending *due;
+	size_t n = 0, i;
+	__u64 now = gatemap_now_ns();
+	int rc = 0;
+
+	pthread_mutex_lock(&closed_lock);
+	while (n < n_closed && closed[n].until_ns <= now)
+		n++;
+	due = n ? malloc(n * sizeof(*due)) : NULL;
+	if (due) {
+		memcpy(due, closed, n * sizeof(*due));
+		memmove(closed, closed + n, (n_closed - n) * sizeof(*closed));
+		n_closed -= n;
+	}
+	pthread_mutex_unlock(&closed_lock);
+	for (i = 0; due && i < n && rc >= 0; i++)
+		rc = gatemap_pending_forget(gm(), &due[i].key, due[i].stamp);
+	if (rc < 0)
+		log_error("event=sweep result=fail error=\"pending: %s\"", strerror(-rc));
+	free(due);
+}
+
+/*
  * The settings as they are now: a failure is rare and must be judged by
  * what the operator just set (`aopgate set allowlist on`), so its paths
  * read them afresh; the path of every success uses the copy.
@@ -279,6 +347,7 @@ int gateio_sweep(bool all)
 	if (!gm())
 		return -1;
 	cfg_refresh(gm());
+	pending_sweep();
 	rc = gatemap_sweep(gm(), all);
 	if (rc < 0)
 		log_error("event=sweep result=fail error=\"%s\"", strerror(-rc));

@@ -53,6 +53,14 @@ void gateio_admit(const struct flow_key *key, __u32 site_id, const unsigned char
 void gateio_linger(const struct flow_key *key, __u64 ns);
 
 /*
+ * gateio_pending_close(key, ns): the flow's handshake ended unpinned (refused,
+ * timed out, reset): its pending entry passes ns more, then the next sweep
+ * deletes it, instead of it staying in the gate's LRU until evicted. One
+ * bpf() call now, two at the sweep.
+ */
+void gateio_pending_close(const struct flow_key *key, __u64 ns);
+
+/*
  * gateio_fail(src, rule, r, site_id, out): counts a failed handshake of
  * src's prefix for reason r at site site_id (0: none), see gatemap_fail.
  * Returns 1 if the prefix is penalized now, 0 if the failure was only
@@ -86,8 +94,9 @@ bool gateio_allowlisted(const __u8 src[16]);
 bool gateio_budget_spent(const struct flow_key *key);
 
 /*
- * gateio_sweep(all): removes expired (all: every) verified entry and
- * rereads the gate's settings; the count or -1.
+ * gateio_sweep(all): removes expired (all: every) verified entry and the
+ * pending entries of closed handshakes whose time is up, and rereads the
+ * gate's settings; the count of verified entries removed, or -1.
  */
 int gateio_sweep(bool all);
 

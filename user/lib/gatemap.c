@@ -174,6 +174,39 @@ int gatemap_linger(struct gatemap *gm, const struct flow_key *key,
 	return 0;
 }
 
+int gatemap_pending_close(struct gatemap *gm, const struct flow_key *key, __u64 linger_ns,
+			  __u64 max_age_ns, __u64 *stamp)
+{
+	__u64 now = gatemap_now_ns();
+	/*
+	 * A fresh budget, since reading the spent one would be a second
+	 * call: the flow's socket is closed, so what it lets through for
+	 * linger_ns meets a reset. A linger past max_age_ns gets max_age_ns.
+	 */
+	struct pending_flow pf = {
+		.first_seen_ns = linger_ns < max_age_ns ? now + linger_ns - max_age_ns : now,
+	};
+
+	if (bpf_map_update_elem(gm->fd[GM_PENDING], key, &pf, BPF_EXIST))
+		return -errno;
+	*stamp = pf.first_seen_ns;
+	return 0;
+}
+
+int gatemap_pending_forget(struct gatemap *gm, const struct flow_key *key, __u64 stamp)
+{
+	struct pending_flow pf;
+	int fd = gm->fd[GM_PENDING];
+
+	if (bpf_map_lookup_elem(fd, key, &pf))
+		return errno == ENOENT ? 0 : -errno;
+	if (pf.first_seen_ns != stamp)
+		return 0;
+	if (bpf_map_delete_elem(fd, key))
+		return errno == ENOENT ? 0 : -errno;
+	return 1;
+}
+
 /* Key and value buffers large enough for every map of include/aopgate.h. */
 #define EACH_KEY_MAX	64
 #define EACH_VALUE_MAX	128

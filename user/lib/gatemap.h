@@ -97,6 +97,25 @@ int gatemap_linger(struct gatemap *gm, const struct flow_key *key,
 		   __u64 linger_ns);
 
 /*
+ * gatemap_pending_close(gm, key, linger_ns, max_age_ns, stamp): the
+ * handshake of a pending flow ended without a verdict that pins it; its
+ * entry is rewritten to age out linger_ns from now (the gate passes a
+ * pending flow for max_age_ns after its first_seen_ns), so the client's
+ * last ACK and FIN still pass, with one bpf() call. *stamp gets the
+ * first_seen_ns written, for gatemap_pending_forget. Returns 0 or -errno
+ * (-ENOENT if the gate holds no pending entry for the flow).
+ */
+int gatemap_pending_close(struct gatemap *gm, const struct flow_key *key, __u64 linger_ns,
+			  __u64 max_age_ns, __u64 *stamp);
+
+/*
+ * gatemap_pending_forget(gm, key, stamp): deletes the flow's pending entry
+ * if it still carries stamp (a new connection on the same tuple has one
+ * of its own). Returns 1 if deleted, 0 if not, or -errno.
+ */
+int gatemap_pending_forget(struct gatemap *gm, const struct flow_key *key, __u64 stamp);
+
+/*
  * gatemap_sweep(gm, all): deletes closed verified entries whose linger
  * expired (all: every entry, for an agent starting over). Open ones stay
  * for their agent to renew, even past their lease. Returns the number
