@@ -13,6 +13,8 @@
 static enum log_level log_max = LOG_LVL_INFO;
 static enum log_format log_fmt = LOG_FMT_LOGFMT;
 static int log_journal;
+/* Lines that could not be written (a full disk, a closed reader): all, and not yet said. */
+static unsigned long log_lost, log_unsaid;
 
 /* syslog(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
 static const char log_prio[] = {
@@ -154,6 +156,26 @@ static size_t logfmt_to_json(const char *in, char *out, size_t cap)
 	return o;
 }
 
+/*
+ * Writes one line. A line that cannot be written is counted and dropped,
+ * never retried: the agent serves on with its log full. The first line
+ * that gets through again is followed by one saying how many were lost.
+ */
+static void log_write(const char *buf, int n)
+{
+	unsigned long unsaid;
+
+	if (write(STDERR_FILENO, buf, n) != n) {
+		__atomic_add_fetch(&log_lost, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&log_unsaid, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	unsaid = __atomic_exchange_n(&log_unsaid, 0, __ATOMIC_RELAXED);
+	if (unsaid)
+		log_msg(LOG_LVL_WARN, "event=log lost_lines=%lu lost_total=%lu", unsaid,
+			log_lines_lost());
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	char line[2048], json[4 + 3 * sizeof(line)];
@@ -192,13 +214,16 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		memcpy(json, line, pre);
 		n = pre + logfmt_to_json(line + pre, json + pre, sizeof(json) - pre - 1);
 		json[n++] = '\n';
-		if (write(STDERR_FILENO, json, n) < 0)
-			return;
+		log_write(json, n);
 		return;
 	}
 	line[n++] = '\n';
-	if (write(STDERR_FILENO, line, n) < 0)
-		return;
+	log_write(line, n);
+}
+
+unsigned long log_lines_lost(void)
+{
+	return __atomic_load_n(&log_lost, __ATOMIC_RELAXED);
 }
 
 const char *log_quote(const char *s, char *buf, size_t len)

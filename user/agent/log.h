@@ -44,6 +44,13 @@ int log_level_parse(const char *s);
 int log_enabled(enum log_level lvl);
 
 /*
+ * log_lines_lost(): lines dropped because stderr would not take them (a
+ * full disk); the first line written after a loss is followed by an
+ * "event=log lost_lines=N" line.
+ */
+unsigned long log_lines_lost(void);
+
+/*
  * log_msg(lvl, fmt, ...): writes "ts=... level=LVL " followed by the
  * formatted key=value pairs and a newline, in one write(2) so lines from
  * several threads never interleave.

@@ -319,6 +319,10 @@ int metrics_render(char **buf, size_t *len)
 		"source: in good standing or inside the enforced allowlist.\n"
 		"# TYPE aopgate_spared_total counter\naopgate_spared_total %llu\n",
 		(unsigned long long)ld(&spared));
+	fprintf(f, "# HELP aopgate_log_lines_lost_total Log lines stderr would not take "
+		"(a full disk).\n"
+		"# TYPE aopgate_log_lines_lost_total counter\naopgate_log_lines_lost_total %lu\n",
+		log_lines_lost());
 	fprintf(f, "# HELP aopgate_reloads_total Reloads, by result.\n"
 		"# TYPE aopgate_reloads_total counter\n"
 		"aopgate_reloads_total{result=\"ok\"} %llu\n"
