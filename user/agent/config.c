@@ -125,6 +125,10 @@ const struct config_directive config_dirs[] = {
 	  "unfinished handshakes one IPv4 address or IPv6 /64 may hold; more are closed at accept "
 	  "(handshake_limit). Sources in good standing, penalty_exempt or (unless "
 	  "penalize_allowed) inside the enforced allowlist are never capped; off: no cap" },
+	{ "session_cache", confval_hs_max, AG(session_cache), "8192", 0,
+	  "TLS sessions kept for resumption (a returning puller skips the certificate check); "
+	  "each holds the client's certificate, about 6 kB, so the default takes up to about "
+	  "50 MB; off: every handshake is a full one" },
 	{ "penalty_after", confval_count, AG(penalty_after), "3", 0,
 	  "failed handshakes within penalty_window (and no success) that penalize a source" },
 	{ "penalty_window", confval_duration, AG(penalty_window_ns), "60s", 0,

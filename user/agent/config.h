@@ -100,6 +100,7 @@ struct config_agent {
 	uint64_t drain_timeout_ns;
 	uint32_t max_connections;
 	uint32_t max_handshakes_per_source;	/* 0: no cap */
+	uint32_t session_cache;	/* sessions kept for resumption; 0: none */
 	uint64_t penalty_ns;
 	uint64_t penalty_max_ns;
 	uint32_t penalty_after;

@@ -38,7 +38,7 @@ int confval_duration(void *field, const char *v, int line, char *err, size_t err
 int confval_max_conn(void *field, const char *v, int line, char *err, size_t errlen);
 int confval_depth(void *field, const char *v, int line, char *err, size_t errlen);
 /* uint32_t 1..1000 (penalty_after). */
-/* uint32_t 1..10^7, or off as 0 (max_handshakes_per_source). */
+/* uint32_t 1..10^7, or off as 0 (max_handshakes_per_source, session_cache). */
 int confval_hs_max(void *field, const char *v, int line, char *err, size_t errlen);
 int confval_count(void *field, const char *v, int line, char *err, size_t errlen);
 /* int: "auto" (0) or 1..1024. */

@@ -94,8 +94,11 @@ bad(struct tls_err *e, int line, const char *fmt, ...)
 		errbuf_cat(&e->eb, " (%s)", ssl);
 }
 
-/* The server settings every context shares, the front one included. */
-static int server_common(SSL_CTX *ctx)
+/*
+ * The server settings every context shares, the front one included;
+ * session_cache: the most sessions kept for resumption, 0 for none.
+ */
+static int server_common(SSL_CTX *ctx, uint32_t session_cache)
 {
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
@@ -111,11 +114,13 @@ static int server_common(SSL_CTX *ctx)
 	 * bench BENCH=handshake). The cache is the front context's (OpenSSL
 	 * keeps the SSL's first context as its session context), bounded, and
 	 * a reload's new contexts start it empty: a client then does a full
-	 * handshake.
+	 * handshake. Each entry holds the client's certificate, about 6 kB
+	 * (session_cache).
 	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-	SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_MAX);
+	SSL_CTX_set_session_cache_mode(ctx, session_cache ? SSL_SESS_CACHE_SERVER :
+				       SSL_SESS_CACHE_OFF);
+	SSL_CTX_sess_set_cache_size(ctx, session_cache);
 	SSL_CTX_set_timeout(ctx, TLS_SESSION_TIMEOUT_S);
 	/* One TLS 1.3 ticket, not OpenSSL's two: each is a cache entry. */
 	SSL_CTX_set_num_tickets(ctx, 1);
@@ -354,7 +359,7 @@ static int build_site(struct tls *t, const struct config_site *s, struct tls_err
 	unsigned char sid[32];
 
 	ts->ctx = SSL_CTX_new(TLS_server_method());
-	if (!ts->ctx || server_common(ts->ctx) < 0) {
+	if (!ts->ctx || server_common(ts->ctx, t->cfg->agent.session_cache) < 0) {
 		bad(e, s->line, "site %s: cannot create a TLS context", s->name);
 		return -1;
 	}
@@ -494,7 +499,7 @@ struct tls *tls_build(const struct config *cfg, char *err, size_t errlen)
 	t->cfg = cfg;
 	t->sites = calloc(cfg->n_sites, sizeof(*t->sites));
 	t->front = SSL_CTX_new(TLS_server_method());
-	if (!t->sites || !t->front || server_common(t->front) < 0) {
+	if (!t->sites || !t->front || server_common(t->front, cfg->agent.session_cache) < 0) {
 		bad(&e, 1, "cannot create a TLS context");
 		goto err;
 	}

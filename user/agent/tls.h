@@ -19,12 +19,6 @@ struct tls;
 #define TLS_SESSION_TIMEOUT_S 3600
 
 /*
- * Resumable sessions kept per configuration (each holds the client's
- * certificate chain, some 4 KiB); beyond it the oldest is dropped.
- */
-#define TLS_SESSION_CACHE_MAX 8192
-
-/*
  * tls_init(): one-time setup (ex_data slots).
  * Returns 0 or -1.
  */
