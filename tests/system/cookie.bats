@@ -52,12 +52,31 @@ cookies_on() {
 
 # pulls N: N one-request pulls of the blob's first KB from the client ns;
 # prints how many succeeded.
+# Each failure's curl exit status and time go to PULL_FAILS.
 pulls() {
-	local ok=0
+	local ok=0 rc
 	for _ in $(seq "$1"); do
-		in_client curl -s -o /dev/null -m 3 -r 0-1023 "http://$ORIGIN4:443/blob" && ok=$((ok + 1))
+		rc=0
+		in_client curl -s -o /dev/null -m 3 -w '%{time_connect} %{time_total}' \
+			-r 0-1023 "http://$ORIGIN4:443/blob" >"$LAB_DIR/pull.out" || rc=$?
+		if [ "$rc" -eq 0 ]; then
+			ok=$((ok + 1))
+		else
+			echo "curl exit $rc, connect/total $(cat "$LAB_DIR/pull.out") s" >>"$LAB_DIR/pull.fails"
+		fi
 	done
 	echo "$ok"
+}
+
+# pull_fails: what pulls recorded of its failures, and the counters that
+# tell where a connection was lost.
+pull_fails() {
+	cat "$LAB_DIR/pull.fails" 2>/dev/null || true
+	local c
+	for c in syncookie-ok syncookie-bad drop-unknown drop-budget pass-pending; do
+		printf '%s %s; ' "$c" "$(counter "$c")"
+	done
+	echo
 }
 
 # The behaviours, each run for both attachments (MODE: native or tc).
@@ -92,6 +111,7 @@ forged_flood_puller() {
 	ok=$(pulls 100)
 	lab_stop "$LAB_SPAWNED"
 	echo "pulls: $ok/100, syncookie-sent $(counter syncookie-sent)"
+	pull_fails
 	[ "$ok" -ge 99 ]
 	[ "$(counter syncookie-sent)" -ge 1000 ]
 	[ "$(counter drop-ratelimit)" -eq 0 ]
