@@ -82,8 +82,7 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 		done &&
 		for i in $(seq 19 -1 0); do cat "c$i.pem"; done >chain.pem)
 	[ "$(grep -c 'BEGIN CERTIFICATE' "$LAB_DIR/chain.pem")" -eq 20 ]
-	run in_client curl -sS --max-time 5 --cacert "$PKI/edge.pem" --cert "$LAB_DIR/chain.pem" \
-		--key "$LAB_DIR/c19.key" --resolve "origin.test:443:$ORIGIN4" https://origin.test/
+	run fetch - --cert "$LAB_DIR/chain.pem" --key "$LAB_DIR/c19.key"
 	assert_failure
 	agent_log_wait 'event=verify result=fail reason=unknown_ca .*detail="client sent 20 certificates, at most 4 with verify_depth 2"'
 	run fetch edge1
@@ -102,8 +101,7 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 			-CAcreateserial -days 2 -extfile huge.ext -outform DER -out huge.der 2>/dev/null &&
 		openssl x509 -inform DER -in huge.der -out huge.pem)
 	[ "$(stat -c %s "$LAB_DIR/huge.der")" -gt 65536 ]
-	run in_client curl -sS --max-time 5 --cacert "$PKI/edge.pem" --cert "$LAB_DIR/huge.pem" \
-		--key "$LAB_DIR/huge.key" --resolve "origin.test:443:$ORIGIN4" https://origin.test/
+	run fetch - --cert "$LAB_DIR/huge.pem" --key "$LAB_DIR/huge.key"
 	assert_failure
 	agent_log_wait "event=verify result=fail reason=protocol_error .*excessive message size"
 	run fetch edge1
