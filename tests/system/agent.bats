@@ -46,10 +46,7 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 	wait "$held" || true
 	agent_log_wait "event=close reason=" 5
 	# linger (1 s) then the agent's sweep (every 1 s)
-	for _ in $(seq 40); do
-		gate flows | grep -q "$CLIENT4" || break
-		sleep 0.1
-	done
+	client_flows_gone 4
 	run gate flows
 	refute_output --regexp "verified +${CLIENT4//./\\.}:"
 	run bpftool map dump pinned "$PIN/verified"
@@ -276,10 +273,7 @@ strict_sni = yes"
 	kill -HUP "$AGENT_PID"
 	agent_log_wait "event=close reason=policy_changed .*detail=\"revoked:"
 	# Unpinned at once (no linger); the sweep removes the entry within 1 s.
-	for _ in $(seq 30); do
-		gate flows | grep -q "$CLIENT4" || break
-		sleep 0.1
-	done
+	client_flows_gone 3
 	run gate flows
 	refute_output --partial "$CLIENT4"
 	# edge-1 is not on the new CRL.
