@@ -560,25 +560,61 @@ struct cold {
 	int path_ok;
 };
 
+/* The frame of case c (IPv4) sent from fill flow id. */
+static size_t build_fill(int c, __u32 id, uint8_t *f)
+{
+	struct flowspec fs = cases[c].fs;
+	struct fspec s;
+	char src[32];
+
+	fill_src(id, src, sizeof(src));
+	fs.src4 = src;
+	fs.sport = fill_sport(id);
+	return build(&fs, 0, &s, f);
+}
+
+/*
+ * Runs each of the N_COLD frames once through program p; thread CPU ns
+ * per call. For the gate, clears *path_ok unless every frame took want.
+ */
+static double run_cold(int p, uint8_t (*frames)[256], const size_t *lens, __u32 want,
+		       int *path_ok)
+{
+	struct lab_stats a, b;
+	double t0, ns;
+
+	if (p == P_GATE && lab_stats(&lab, &a))
+		die("reading stats");
+	t0 = thread_ns();
+	for (int i = 0; i < N_COLD; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frames[i],
+			    .data_size_in = lens[i], .repeat = 1);
+
+		if (bpf_prog_test_run_opts(prog_fd[p], &o))
+			die("BPF_PROG_TEST_RUN");
+	}
+	ns = (thread_ns() - t0) / N_COLD;
+	if (p == P_GATE) {
+		if (lab_stats(&lab, &b))
+			die("reading stats");
+		if (b.packets[want] - a.packets[want] != N_COLD)
+			*path_ok = 0;
+	}
+	return ns;
+}
+
 static void measure_cold(__u32 have, int miss, struct cold *out)
 {
 	static uint8_t frames[N_COLD][256];
 	static size_t lens[N_COLD];
-	struct lab_stats a, b;
-	struct fspec s;
 	__u32 want = miss ? CNT_DROP_UNKNOWN : CNT_PASS_VERIFIED, seed = 12345;
 
 	for (int i = 0; i < N_COLD; i++) {
-		struct flowspec fs = cases[miss ? C_UNKNOWN : C_VERIFIED].fs;
-		char src[32];
 		__u32 id;
 
 		seed = seed * 1103515245 + 12345;
 		id = miss ? 0xE00000u + (__u32)i : (seed >> 4) % have;	/* 10.224/11: never filled */
-		fill_src(id, src, sizeof(src));
-		fs.src4 = src;
-		fs.sport = fill_sport(id);
-		lens[i] = build(&fs, 0, &s, frames[i]);
+		lens[i] = build_fill(miss ? C_UNKNOWN : C_VERIFIED, id, frames[i]);
 	}
 	memset(out, 0, sizeof(*out));
 	out->path_ok = 1;
@@ -587,25 +623,8 @@ static void measure_cold(__u32 have, int miss, struct cold *out)
 
 		for (int k = 0; k < 2; k++) {
 			int p = (r + k) % 2 ? P_GATE : P_EMPTY;
-			double t0;
 
-			if (p == P_GATE && lab_stats(&lab, &a))
-				die("reading stats");
-			t0 = thread_ns();
-			for (int i = 0; i < N_COLD; i++) {
-				LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frames[i],
-					    .data_size_in = lens[i], .repeat = 1);
-
-				if (bpf_prog_test_run_opts(prog_fd[p], &o))
-					die("BPF_PROG_TEST_RUN");
-			}
-			t[p] = (thread_ns() - t0) / N_COLD;
-			if (p == P_GATE) {
-				if (lab_stats(&lab, &b))
-					die("reading stats");
-				if (b.packets[want] - a.packets[want] != N_COLD)
-					out->path_ok = 0;
-			}
+			t[p] = run_cold(p, frames, lens, want, &out->path_ok);
 		}
 		out->added[r] = t[P_GATE] - t[P_EMPTY];
 	}
@@ -632,21 +651,11 @@ static void measure_flood(int cookies, struct flood *out)
 	static uint8_t frames[N_COLD][256];
 	static size_t lens[N_COLD];
 	struct gate_cfg cfg = cfg_default();
-	struct lab_stats a, b;
-	struct fspec s;
 	struct flow_key k;
 	__u32 want = cookies ? CNT_SYNCOOKIE_SENT : CNT_PASS_SYN;
 
-	for (int i = 0; i < N_COLD; i++) {
-		struct flowspec fs = cases[C_SYN].fs;
-		char src[32];
-		__u32 id = 0x800000u + (__u32)i;	/* 10.128/9: nothing else there */
-
-		fill_src(id, src, sizeof(src));
-		fs.src4 = src;
-		fs.sport = fill_sport(id);
-		lens[i] = build(&fs, 0, &s, frames[i]);
-	}
+	for (int i = 0; i < N_COLD; i++)	/* 10.128/9: nothing else there */
+		lens[i] = build_fill(C_SYN, 0x800000u + (__u32)i, frames[i]);
 	cfg.syncookies = cookies ? GATE_SC_ON : GATE_SC_OFF;
 	cfg.syncookie_ready = 1;
 	cfg.syncookie_key[0] = 0x0123456789abcdefull;
@@ -663,25 +672,8 @@ static void measure_flood(int cookies, struct flood *out)
 			die("clearing syn_rl");	/* every round's sources are new */
 		for (int n = 0; n < N_PROGS; n++) {
 			int p = (r + n) % N_PROGS;
-			double t0;
 
-			if (p == P_GATE && lab_stats(&lab, &a))
-				die("reading stats");
-			t0 = thread_ns();
-			for (int i = 0; i < N_COLD; i++) {
-				LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frames[i],
-					    .data_size_in = lens[i], .repeat = 1);
-
-				if (bpf_prog_test_run_opts(prog_fd[p], &o))
-					die("BPF_PROG_TEST_RUN");
-			}
-			t[p] = (thread_ns() - t0) / N_COLD;
-			if (p == P_GATE) {
-				if (lab_stats(&lab, &b))
-					die("reading stats");
-				if (b.packets[want] - a.packets[want] != N_COLD)
-					out->path_ok = 0;
-			}
+			t[p] = run_cold(p, frames, lens, want, &out->path_ok);
 		}
 		for (int p = 0; p < N_PROGS; p++)
 			out->added[p][r] = t[p] - t[P_EMPTY];

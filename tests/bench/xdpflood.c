@@ -19,29 +19,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "frame.h"
+#include "synack.h"
 #include "xdpflood.skel.h"
 
 static int parse_mac(const char *s, uint8_t m[6])
 {
 	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2],
 		      &m[3], &m[4], &m[5]) == 6 ? 0 : -1;
-}
-
-/* The TCP checksum over the IPv4 pseudo-header, the header and payload. */
-static uint16_t tcp4_csum(const uint8_t *ip, const uint8_t *tcp, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (int i = 12; i < 20; i += 2)	/* source and destination */
-		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
-	sum += FR_PROTO_TCP + len;
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)tcp[i] << 8 | tcp[i + 1];
-	if (len & 1)
-		sum += (uint32_t)tcp[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return ~sum & 0xffff;
 }
 
 static void usage(void)
@@ -90,7 +74,8 @@ int main(int argc, char **argv)
 	memcpy(f + 6, smac, 6);
 	{
 		uint8_t *ip = f + 14, *tcp = ip + 20;
-		uint16_t c = tcp4_csum(ip, tcp, len - 34);
+		/* Over a zero checksum field, the sum is the checksum itself. */
+		uint16_t c = sa_tcp_csum(ip, 0, tcp, len - 34);
 
 		tcp[16] = c >> 8;
 		tcp[17] = c & 0xff;

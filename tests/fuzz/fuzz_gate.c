@@ -40,21 +40,14 @@
 #define IN_TAGS(b)	((b) >> 3 & 3)
 
 /*
- * The state: one client of each family for each kind of source. Of the
- * first (inside the allowlist), flows from port 40001 to 443 are verified,
- * 40002 to 443 verified but expired, 40003 to 443 pending and 40004 to
- * 8443 pending past its age; the second is inside the allowlist with no
- * flows; the third is in a denied range; the fourth is penalized, with a
- * verified 40001 and a pending 40003 to 443; the fifth is outside the
- * allowlist.
+ * The state: one client of each family (oracle_clients) for each kind of
+ * source. Of the first (inside the allowlist), flows from port 40001 to
+ * 443 are verified, 40002 to 443 verified but expired, 40003 to 443
+ * pending and 40004 to 8443 pending past its age; the second is inside
+ * the allowlist with no flows; the third is in a denied range; the fourth
+ * is penalized, with a verified 40001 and a pending 40003 to 443; the
+ * fifth is outside the allowlist.
  */
-static const char *const clients[2][5] = {
-	{ "198.51.100.1", "198.51.100.2", "203.0.113.9", "192.0.2.77", "198.51.100.200" },
-	{ "2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:3::9", "2001:db8:77::1",
-	  "2001:db8:99::1" },
-};
-static const char *const servers[2] = { "192.0.2.10", "2001:db8:ffff::10" };
-
 static struct lab lab;
 static struct gate_cfg cfg;
 
@@ -77,7 +70,7 @@ static struct flow_key flow(int ipv6, int client, uint16_t sport, uint16_t dport
 {
 	struct fspec s;
 
-	fr_tcp(&s, ipv6, clients[ipv6][client], servers[ipv6], sport, dport, 0);
+	fr_tcp(&s, ipv6, oracle_clients[ipv6][client], oracle_servers[ipv6], sport, dport, 0);
 	return fr_key(&s);
 }
 
@@ -128,22 +121,12 @@ static void setup(void)
 		k = flow(ipv6, 3, 40001, 443);
 		if (lab_verify(&lab, &k, 0))
 			fail("seeding verified");
-		fr_addr(a, clients[ipv6][3]);
+		fr_addr(a, oracle_clients[ipv6][3]);
 		if (lab_penalize(&lab, a, AOPGATE_FOREVER))
 			fail("seeding penalty");
 	}
-	fr_addr(a, "203.0.113.0");
-	if (lab_deny(&lab, a, 96 + 24, AOPGATE_FOREVER))
-		fail("seeding deny");
-	fr_addr(a, "2001:db8:1:3::");
-	if (lab_deny(&lab, a, 64, AOPGATE_FOREVER))
-		fail("seeding deny");
-	fr_addr(a, "198.51.100.0");
-	if (lab_allow(&lab, a, 96 + 30))
-		fail("seeding allow_src");
-	fr_addr(a, "2001:db8:1:2::");
-	if (lab_allow(&lab, a, 64))
-		fail("seeding allow_src");
+	if (oracle_set_ranges(&lab))
+		fail("seeding deny and allow_src");
 }
 
 /* One run of a frame through one entry point, as the oracle judged it. */

@@ -175,6 +175,15 @@ hold() {
 	held=$!
 }
 
+# client_flows_gone SECONDS: until `aopgate flows` no longer lists the
+# client's address, polling every 0.1 s; the caller asserts what it shows.
+client_flows_gone() {
+	for _ in $(seq $(($1 * 10))); do
+		gate flows | grep -q "$CLIENT4" || return 0
+		sleep 0.1
+	done
+}
+
 # metric NAME_AND_LABELS: one sample from the agent's /metrics (0 if absent).
 metric() {
 	local v

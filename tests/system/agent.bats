@@ -46,10 +46,7 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 	wait "$held" || true
 	agent_log_wait "event=close reason=" 5
 	# linger (1 s) then the agent's sweep (every 1 s)
-	for _ in $(seq 40); do
-		gate flows | grep -q "$CLIENT4" || break
-		sleep 0.1
-	done
+	client_flows_gone 4
 	run gate flows
 	refute_output --regexp "verified +${CLIENT4//./\\.}:"
 	run bpftool map dump pinned "$PIN/verified"
@@ -82,8 +79,7 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 		done &&
 		for i in $(seq 19 -1 0); do cat "c$i.pem"; done >chain.pem)
 	[ "$(grep -c 'BEGIN CERTIFICATE' "$LAB_DIR/chain.pem")" -eq 20 ]
-	run in_client curl -sS --max-time 5 --cacert "$PKI/edge.pem" --cert "$LAB_DIR/chain.pem" \
-		--key "$LAB_DIR/c19.key" --resolve "origin.test:443:$ORIGIN4" https://origin.test/
+	run fetch - --cert "$LAB_DIR/chain.pem" --key "$LAB_DIR/c19.key"
 	assert_failure
 	agent_log_wait 'event=verify result=fail reason=unknown_ca .*detail="client sent 20 certificates, at most 4 with verify_depth 2"'
 	run fetch edge1
@@ -102,8 +98,7 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 			-CAcreateserial -days 2 -extfile huge.ext -outform DER -out huge.der 2>/dev/null &&
 		openssl x509 -inform DER -in huge.der -out huge.pem)
 	[ "$(stat -c %s "$LAB_DIR/huge.der")" -gt 65536 ]
-	run in_client curl -sS --max-time 5 --cacert "$PKI/edge.pem" --cert "$LAB_DIR/huge.pem" \
-		--key "$LAB_DIR/huge.key" --resolve "origin.test:443:$ORIGIN4" https://origin.test/
+	run fetch - --cert "$LAB_DIR/huge.pem" --key "$LAB_DIR/huge.key"
 	assert_failure
 	agent_log_wait "event=verify result=fail reason=protocol_error .*excessive message size"
 	run fetch edge1
@@ -278,10 +273,7 @@ strict_sni = yes"
 	kill -HUP "$AGENT_PID"
 	agent_log_wait "event=close reason=policy_changed .*detail=\"revoked:"
 	# Unpinned at once (no linger); the sweep removes the entry within 1 s.
-	for _ in $(seq 30); do
-		gate flows | grep -q "$CLIENT4" || break
-		sleep 0.1
-	done
+	client_flows_gone 3
 	run gate flows
 	refute_output --partial "$CLIENT4"
 	# edge-1 is not on the new CRL.

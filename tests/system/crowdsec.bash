@@ -65,6 +65,9 @@ origins_up() {
 # cscli ARGS...: cscli against the lab's CrowdSec, in A where the LAPI is.
 cscli_lab() { in_origin cscli -c "$CS/config.yaml" "$@"; }
 
+# cs_decisions ARGS...: cscli decisions ARGS (add, delete), its output to cscli.log.
+cs_decisions() { cscli_lab decisions "$@" >>"$LAB_DIR/cscli.log" 2>&1; }
+
 # cs_up: CrowdSec's Local API and log agent in A, the dist/crowdsec/
 # parser and scenario loaded from the files, A's aopgated log acquired;
 # one bouncer key per origin in $CS/a.key and $CS/b.key.
@@ -188,6 +191,12 @@ banned() {
 
 # not_banned GATE_FN ADDR: no CrowdSec ban of ADDR at that origin.
 not_banned() { ! banned "$@"; }
+
+# banned_at_both ADDR: waits until both origins hold a CrowdSec ban of ADDR.
+banned_at_both() {
+	wait_for 10 banned gate "$1" || fail "no ban at A"
+	wait_for 10 banned gate_b "$1" || fail "no ban at B"
+}
 
 # bouncer_metric NS NAME_AND_LABELS: one sample of a bouncer's /metrics.
 bouncer_metric() {

@@ -44,9 +44,8 @@ teardown() { lab_down; }
 	origins_up
 	cs_up
 	bouncers_up
-	cscli_lab decisions add --ip $CLIENT4 --duration 6s >>"$LAB_DIR/cscli.log" 2>&1
-	wait_for 10 banned gate $CLIENT4 || fail "no ban at A"
-	wait_for 10 banned gate_b $CLIENT4 || fail "no ban at B"
+	cs_decisions add --ip $CLIENT4 --duration 6s
+	banned_at_both $CLIENT4
 	run syn_b
 	assert_failure
 	# CrowdSec sends the delete of an expired decision with a later pull,
@@ -73,9 +72,8 @@ errors_b_at_least() {
 	origins_up
 	cs_up
 	bouncers_up
-	cscli_lab decisions add --ip $CLIENT4 --duration 5m >>"$LAB_DIR/cscli.log" 2>&1
-	wait_for 10 banned gate $CLIENT4 || fail "no ban at A"
-	wait_for 10 banned gate_b $CLIENT4 || fail "no ban at B"
+	cs_decisions add --ip $CLIENT4 --duration 5m
+	banned_at_both $CLIENT4
 	lab_stop "$CS_PID"
 	wait_for 10 grep -q "event=crowdsec_sync result=fail" "$LAB_DIR/bouncer-b.log" ||
 		fail "B's bouncer does not notice the outage"
@@ -103,7 +101,7 @@ errors_b_at_least() {
 	run fetch edge1
 	assert_success
 	bouncers_up
-	cscli_lab decisions add --ip $CLIENT4 --duration 5m >>"$LAB_DIR/cscli.log" 2>&1
+	cs_decisions add --ip $CLIENT4 --duration 5m
 	# Standing is not shared: B has never verified the client and bans it.
 	wait_for 10 banned gate_b $CLIENT4 || fail "no ban at B"
 	wait_for 10 grep -q "event=crowdsec_decision result=spared src=$CLIENT4 " \
@@ -122,11 +120,11 @@ errors_b_at_least() {
 	cs_up
 	bouncers_up
 	gate_b deny add $CLIENT4
-	cscli_lab decisions add --ip $CLIENT4 --duration 5m >>"$LAB_DIR/cscli.log" 2>&1
+	cs_decisions add --ip $CLIENT4 --duration 5m
 	wait_for 10 banned gate $CLIENT4 || fail "no ban at A"
 	wait_for 10 grep -q "an operator's deny holds this CIDR" "$LAB_DIR/bouncer-b.log" ||
 		fail "B's bouncer does not leave the operator's deny alone"
-	cscli_lab decisions delete --ip $CLIENT4 >>"$LAB_DIR/cscli.log" 2>&1
+	cs_decisions delete --ip $CLIENT4
 	wait_for 10 not_banned gate $CLIENT4 || fail "the delete does not reach A"
 	# Two more pulls at B, and the operator's deny is still there.
 	sleep 2
@@ -140,7 +138,7 @@ errors_b_at_least() {
 	origins_up
 	cs_up
 	bouncers_up
-	cscli_lab decisions add --range 10.77.0.0/28 --duration 5m >>"$LAB_DIR/cscli.log" 2>&1
+	cs_decisions add --range 10.77.0.0/28 --duration 5m
 	wait_for 10 banned gate_b 10.77.0.0/28 || fail "no range ban at B"
 	run syn_b
 	assert_failure

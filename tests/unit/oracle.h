@@ -45,6 +45,44 @@ static inline int oracle_set_ports(struct lab *l)
 }
 
 /*
+ * The sources both randomized harnesses send from, per family (0: IPv4,
+ * 1: IPv6), and the server they send to. The first two are inside the
+ * allowlist, the third in a denied range (oracle_set_ranges writes both);
+ * the fourth, which the harnesses penalize, and the fifth are outside the
+ * allowlist.
+ */
+static const char *const oracle_clients[2][5] = {
+	{ "198.51.100.1", "198.51.100.2", "203.0.113.9", "192.0.2.77", "198.51.100.200" },
+	{ "2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:3::9", "2001:db8:77::1",
+	  "2001:db8:99::1" },
+};
+static const char *const oracle_servers[2] = { "192.0.2.10", "2001:db8:ffff::10" };
+
+/* oracle_set_ranges(l): the deny and allow ranges of oracle_clients; 0, or -1. */
+static inline int oracle_set_ranges(struct lab *l)
+{
+	static const struct {
+		const char *net;
+		__u32 prefixlen;	/* of the key: an IPv4 address is mapped */
+		int deny;
+	} ranges[] = {
+		{ "203.0.113.0", 96 + 24, 1 },
+		{ "2001:db8:1:3::", 64, 1 },
+		{ "198.51.100.0", 96 + 30, 0 },
+		{ "2001:db8:1:2::", 64, 0 },
+	};
+	uint8_t a[16];
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		fr_addr(a, ranges[i].net);
+		if (ranges[i].deny ? lab_deny(l, a, ranges[i].prefixlen, AOPGATE_FOREVER) :
+				     lab_allow(l, a, ranges[i].prefixlen))
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * What a receiving Linux host would make of a frame, decided from the
  * protocol specifications: Ethernet with any number of 802.1Q/802.1ad
  * tags (802.1Q/802.1ad, the TPIDs Linux untags; a host can stack VLAN

@@ -70,11 +70,34 @@ static void first_fragment(int ep, struct fspec *s, const char *name, const char
 	      "%s: a stray ACK in a first fragment is dropped (drop-unknown)", name);
 }
 
+/* A fresh gate that passes what it cannot classify (GATE_F_FRAG_PASS). */
+static void fresh_frag_pass(void)
+{
+	struct gate_cfg c = lab_cfg_default();
+
+	c.flags = GATE_F_FRAG_PASS;
+	fresh(&c);
+}
+
+/*
+ * A non-first fragment has no TCP header to judge: the TCP one in s passes
+ * only with GATE_F_FRAG_PASS, and one of UDP passes as any UDP does.
+ */
+static void later_fragments_pass(const struct variant *v, struct fspec *s)
+{
+	fresh_frag_pass();
+	point(check(v->ep, s, CNT_PASS_OTHER),
+	      "%s: with GATE_F_FRAG_PASS a non-first fragment of TCP passes (pass-other)", v->name);
+	fresh_default();
+	*s = later_fragment(v, FR_PROTO_UDP);
+	point(check(v->ep, s, CNT_PASS_OTHER),
+	      "%s: a non-first fragment of UDP passes (pass-other)", v->name);
+}
+
 /* IPv6 extension headers in front of TCP. */
 static void ipv6_chains(int ep)
 {
 	struct variant v;
-	struct gate_cfg c;
 	struct fspec s;
 	uint8_t f[FRAME_MAX];
 	static const struct {
@@ -117,15 +140,7 @@ static void ipv6_chains(int ep)
 	first_fragment(ep, &s, v.name, "offset 0, M=1");
 
 	s = later_fragment(&v, FR_PROTO_TCP);
-	c = lab_cfg_default();
-	c.flags = GATE_F_FRAG_PASS;
-	fresh(&c);
-	point(check(ep, &s, CNT_PASS_OTHER),
-	      "%s: with GATE_F_FRAG_PASS a non-first fragment of TCP passes (pass-other)", v.name);
-	fresh_default();
-	s = later_fragment(&v, FR_PROTO_UDP);
-	point(check(ep, &s, CNT_PASS_OTHER),
-	      "%s: a non-first fragment of UDP passes (pass-other)", v.name);
+	later_fragments_pass(&v, &s);
 
 	fresh_default();
 	s = tcp(&v, 40000, GATE_PORT, FR_SYN);
@@ -137,9 +152,7 @@ static void ipv6_chains(int ep)
 	ext(&s, FR_EXT_DEST, 0);
 	point(check(ep, &s, CNT_DROP_MALFORMED),
 	      "%s: a SYN behind 9 extension headers is unclassifiable and dropped (drop-malformed)", v.name);
-	c = lab_cfg_default();
-	c.flags = GATE_F_FRAG_PASS;
-	fresh(&c);
+	fresh_frag_pass();
 	point(check(ep, &s, CNT_PASS_OTHER),
 	      "%s: with GATE_F_FRAG_PASS a 9-header chain passes unclassified (pass-other)", v.name);
 
@@ -175,7 +188,6 @@ static void ipv6_chains(int ep)
 static void ipv4_headers(int ep)
 {
 	struct variant v;
-	struct gate_cfg c;
 	struct fspec s;
 	struct flow_key k;
 	int bad = 0;
@@ -225,15 +237,7 @@ static void ipv4_headers(int ep)
 	s.more_frags = 1;
 	point(check(ep, &s, CNT_DROP_FRAGMENT),
 	      "%s: a middle fragment of TCP (MF, offset > 0) is dropped (drop-fragment)", v.name);
-	c = lab_cfg_default();
-	c.flags = GATE_F_FRAG_PASS;
-	fresh(&c);
-	point(check(ep, &s, CNT_PASS_OTHER),
-	      "%s: with GATE_F_FRAG_PASS a non-first fragment of TCP passes (pass-other)", v.name);
-	fresh_default();
-	s = later_fragment(&v, FR_PROTO_UDP);
-	point(check(ep, &s, CNT_PASS_OTHER),
-	      "%s: a non-first fragment of UDP passes (pass-other)", v.name);
+	later_fragments_pass(&v, &s);
 }
 
 /* Traffic that is not TCP, beyond the UDP and ICMP rows of test_gate.c. */

@@ -50,18 +50,11 @@ static int chance(uint32_t pct)
 
 /* ---- frames ---- */
 
-static const char *const v4_clients[] = {
-	"198.51.100.1", "198.51.100.2", "203.0.113.9", "192.0.2.77",
-};
-static const char *const v6_clients[] = {
-	"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:3::9", "2001:db8:77::1",
-};
 static const uint16_t dports[] = { 443, 8443, 8080, 9000, 22, 53 };
 
 static void random_flow(struct fspec *s, int ipv6)
 {
-	fr_tcp(s, ipv6, ipv6 ? v6_clients[below(4)] : v4_clients[below(4)],
-	       ipv6 ? "2001:db8:ffff::10" : "192.0.2.10", 40000 + below(8),
+	fr_tcp(s, ipv6, oracle_clients[ipv6][below(4)], oracle_servers[ipv6], 40000 + below(8),
 	       chance(85) ? dports[below(6)] : (uint16_t)rnd(), 0);
 }
 
@@ -279,26 +272,14 @@ static void seed_state(int allowlist, int syncookies)
 		if (lab_pend(&lab, &k, chance(70) ? now : now - 60 * SEC_NS, below(12)))
 			bail("seeding pending");
 	}
-	fr_addr(a, v4_clients[3]);
-	if (lab_penalize(&lab, a, now + 3600 * SEC_NS))
-		bail("seeding penalty");
-	fr_addr(a, v6_clients[3]);
-	if (lab_penalize(&lab, a, now + 3600 * SEC_NS))
-		bail("seeding penalty");
-	/* The third client of each family is in a denied range. */
-	fr_addr(a, "203.0.113.0");
-	if (lab_deny(&lab, a, 96 + 24, AOPGATE_FOREVER))
-		bail("seeding deny");
-	fr_addr(a, "2001:db8:1:3::");
-	if (lab_deny(&lab, a, 64, AOPGATE_FOREVER))
-		bail("seeding deny");
-	/* The allowlist, when on, holds the first two clients of each family. */
-	fr_addr(a, "198.51.100.0");
-	if (lab_allow(&lab, a, 96 + 30))
-		bail("seeding allow_src");
-	fr_addr(a, "2001:db8:1:2::");
-	if (lab_allow(&lab, a, 64))
-		bail("seeding allow_src");
+	for (int ipv6 = 0; ipv6 < 2; ipv6++) {
+		fr_addr(a, oracle_clients[ipv6][3]);
+		if (lab_penalize(&lab, a, now + 3600 * SEC_NS))
+			bail("seeding penalty");
+	}
+	/* The third client of each family is denied; the allowlist holds the first two. */
+	if (oracle_set_ranges(&lab))
+		bail("seeding deny and allow_src");
 }
 
 /* ---- properties ---- */

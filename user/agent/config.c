@@ -61,18 +61,6 @@ struct config_parse {
 	struct errbuf err;
 };
 
-static void cp_error(struct config_parse *cp, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void cp_error(struct config_parse *cp, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	errbuf_vadd(&cp->err, cp->file, line, fmt, ap);
-	va_end(ap);
-}
-
 static void cp_error_in(struct config_parse *cp, const char *file, int line,
 			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -85,6 +73,9 @@ static void cp_error_in(struct config_parse *cp, const char *file, int line,
 	errbuf_vadd(&cp->err, file, line, fmt, ap);
 	va_end(ap);
 }
+
+/* An error at line of the file being read. */
+#define cp_error(cp, line, ...) cp_error_in(cp, (cp)->file, line, __VA_ARGS__)
 
 #define AG(f) SEC_AGENT, offsetof(struct config_agent, f)
 #define ST(f) SEC_SITE, offsetof(struct config_site, f)

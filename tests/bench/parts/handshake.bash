@@ -34,8 +34,18 @@ speed_floor() {
 			}'
 }
 
+# hs_conn measure|count SERVER KEYS full|resumed N THREADS: tlsload's
+# handshakes against SERVER (after origin_of) with the client certificate
+# of KEYS, resuming with TLS 1.3 tickets for resumed.
+hs_conn() {
+	local flags=()
+	[ "$4" = resumed ] && flags=(-R)
+	"$1" "${BL}e" conn -c "$ORIGIN_E4:${PORT[$2]}" -n "$5" -P "$6" \
+		-C "$PKI/client-$3.pem" -K "$PKI/client-$3.key" "${flags[@]}"
+}
+
 part_handshake() {
-	local rounds=3 n=200 t r s k flags
+	local rounds=3 n=200 t r s k
 	[ "$SMOKE" = 1 ] && rounds=1 n=6
 	need_agent
 	need nginx haproxy openssl jq
@@ -49,10 +59,7 @@ part_handshake() {
 			for s in "${HS_SERVERS[@]}"; do
 				origin_of "$s"
 				for k in full resumed; do
-					flags=()
-					[ $k = resumed ] && flags=(-R)
-					measure "${BL}e" conn -c "$ORIGIN_E4:${PORT[$s]}" -n "$n" -P 2 \
-						-C "$PKI/client-$t.pem" -K "$PKI/client-$t.key" "${flags[@]}" |
+					hs_conn measure "$s" "$t" "$k" "$n" 2 |
 						jq -c --arg s "$s" --arg t "$t" --arg k "$k" --argjson r "$r" \
 							'. + {server: $s, keys: $t, handshake: $k, round: $r}' \
 						>>"$BT/runs.jsonl" || die "tlsload against $s failed"
@@ -63,10 +70,7 @@ part_handshake() {
 		[ $t = ec ] && [ "$SMOKE" != 1 ] && for s in "${HS_SERVERS[@]}"; do
 			origin_of "$s"
 			for k in full resumed; do
-				flags=()
-				[ $k = resumed ] && flags=(-R)
-				count "${BL}e" conn -c "$ORIGIN_E4:${PORT[$s]}" -n "$n" -P 2 \
-					-C "$PKI/client-$t.pem" -K "$PKI/client-$t.key" "${flags[@]}" |
+				hs_conn count "$s" "$t" "$k" "$n" 2 |
 					jq -c --arg s "$s" --arg t "$t" --arg k "$k" \
 						'. + {server: $s, keys: $t, handshake: $k}' \
 					>>"$BT/counts.jsonl" || die "tlsload against $s failed"
@@ -96,8 +100,7 @@ hs_workers() {
 			WORKERS=$w
 			server_up aopgated ec
 			origin_of aopgated
-			measure "${BL}e" conn -c "$ORIGIN_E4:${PORT[aopgated]}" -n "$2" -P 4 \
-				-C "$PKI/client-ec.pem" -K "$PKI/client-ec.key" |
+			hs_conn measure aopgated ec full "$2" 4 |
 				jq -c --arg w "$w" --argjson r "$r" '. + {workers: $w, round: $r}' \
 				>>"$BT/workers.jsonl" || die "tlsload against aopgated (workers = $w) failed"
 			server_down aopgated
