@@ -82,13 +82,15 @@ tcp_untouched() {
 	no_connection 8080
 }
 
-@test "IPv6: the second TCP fragment of a SYN to a GATE port is dropped, so the SYN never reassembles" {
+@test "IPv6: a SYN to a GATE port in two TCP fragments is dropped before reassembly" {
 	listen 443
 	remember
 	frag6 --l4 tcp --dport 443 --count 3
-	wait_counter drop-fragment 3
-	# The first fragments reached reassembly and wait there for the rest.
-	[ "$(snmp6 Ip6ReasmReqds)" -eq $((REASM_REQ + 3)) ]
+	# Both fragments: the first, though it holds a SYN the gate would
+	# admit whole, because a fragmented TCP segment is never completed.
+	wait_counter drop-fragment 6
+	[ "$(counter pass-syn)" -eq 0 ]
+	[ "$(snmp6 Ip6ReasmReqds)" -eq "$REASM_REQ" ]
 	[ "$(snmp6 Ip6ReasmOKs)" -eq "$REASM_OK" ]
 	tcp_untouched
 	no_connection 443
@@ -175,6 +177,21 @@ tcp_untouched() {
 	[ "$(snmp6 Ip6ReasmOKs)" -eq "$REASM_OK" ]
 	tcp_untouched
 	no_connection 8080
+}
+
+@test "IPv6: a first fragment naming TCP to a GATE port and a second naming UDP do not reach TCP" {
+	# The second fragment passes, as a non-first fragment of UDP would; the
+	# origin would complete the TCP segment with it, since its reassembly
+	# takes the protocol from the first fragment alone. So the first
+	# fragment of TCP to a GATE port is the one dropped, SYN or not.
+	listen 443
+	remember
+	frag6 --l4 tcp --dport 443 --nh-rest 17 --count 2
+	wait_counter drop-fragment 2
+	[ "$(counter pass-syn)" -eq 0 ]
+	[ "$(snmp6 Ip6ReasmOKs)" -eq "$REASM_OK" ]
+	tcp_untouched
+	no_connection 443
 }
 
 @test "IPv6: a fragmented UDP datagram to an unprotected port is reassembled and received" {
