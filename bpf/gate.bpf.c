@@ -412,6 +412,14 @@ static __always_inline __u32 verdict(void *data, void *data_end, __u32 len,
 		return CNT_DROP_NON_TCP;
 	if (role == PORT_BACKEND)
 		return CNT_DROP_BACKEND;
+	/*
+	 * IPv6 reassembly keys its queue without the protocol and takes the
+	 * first fragment's (RFC 8200 4.5): later fragments that name UDP pass
+	 * as P_FRAG_OTHER and would complete this TCP segment, so its first
+	 * fragment is the one dropped. IPv4 keys the queue by protocol.
+	 */
+	if (p->frag_first && !(cfg->flags & GATE_F_FRAG_PASS))
+		return CNT_DROP_FRAGMENT;
 	return gate_tcp(p, cfg, len);
 }
 

@@ -53,6 +53,7 @@ struct pkt {
 	__u8 simple;		/* IPv4 without options, IPv6 without extensions */
 	__u8 cookie_ok;		/* a good cookie ACK ... */
 	__u8 cookie_opts;	/* ... and the options its cookie carries */
+	__u8 frag_first;	/* IPv6: a first fragment (offset 0, M set) */
 	struct tcphdr *th;	/* TCP only */
 	void *data_end;
 };
@@ -161,6 +162,7 @@ static __always_inline int parse_ipv6(void *l3, void *data_end, struct pkt *p)
 			if (bpf_ntohs(fh->frag_off) & ~0x7)
 				return nexthdr == IPPROTO_TCP ? P_FRAG_TCP
 							       : P_FRAG_OTHER;
+			p->frag_first |= bpf_ntohs(fh->frag_off) & 1;
 			cur += sizeof(*fh);
 			break;
 		}

@@ -102,6 +102,7 @@ struct view {
 	int ipv6;
 	size_t l3off, l4off;	/* where the IP and L4 headers begin */
 	int simple;		/* IPv4 without options, IPv6 without extensions */
+	int frag_first;		/* IPv6: a first fragment (offset 0, M set) */
 	uint32_t seq, ack;	/* TCP, when the header is inside the frame */
 	const char *what;	/* a word on why it is what it is */
 };
@@ -228,6 +229,10 @@ static inline void oracle(const uint8_t *f, size_t len, struct view *v)
 					v->what = "IPv6 later fragment";
 					return;
 				}
+				/* RFC 8200 4.5: reassembly takes this fragment's
+				 * next header, whatever the later ones say. */
+				if (f[off + 3] & 1)
+					v->frag_first = 1;
 				off += 8;
 				continue;
 			}
@@ -291,6 +296,7 @@ enum prop {
 	PR_ANSWER,	/* only a SYN past the source checks is answered, well-formed, statelessly */
 	PR_COOKIE_SYN,	/* with cookies on, no bare SYN with a plain IP header goes up */
 	PR_COOKIE_ACK,	/* the ACK of an answered SYN makes it pending */
+	PR_FRAG_FIRST,	/* no IPv6 first fragment of TCP to a GATE port passes (frag_pass off) */
 	PR_N,
 };
 
@@ -306,6 +312,7 @@ static const char *const prop_name[PR_N] = {
 	 "the answer is a well-formed SYN-ACK and leaves pending and the source's bucket untouched"),
 	"with cookies on, no bare SYN without IPv4 options or IPv6 extensions is passed up",
 	"the ACK of an answered SYN, as its client sends it, makes the flow pending (syncookie-ok) unless the source is out of tokens",
+	"no IPv6 first fragment of TCP to a GATE port is passed: later fragments naming another protocol would complete it",
 };
 
 /* What the maps said about a frame before the gate saw it. */
@@ -505,6 +512,12 @@ static inline void oracle_judge(struct lab *l, const uint8_t *f, const struct vi
 			oracle_fail(j, PR_NON_TCP, "oracle: proto %u to GATE port %u; counted %s",
 				    v->proto, v->dport, moved);
 		return;
+	}
+	if (v->frag_first) {
+		j->checked |= 1u << PR_FRAG_FIRST;
+		if (passed)
+			oracle_fail(j, PR_FRAG_FIRST, "TCP %u -> %u in a first fragment; counted %s",
+				    v->sport, v->dport, moved);
 	}
 	j->checked |= 1u << PR_GATE_TCP;
 	if (passed && !b->verified && !b->pending && !bare_syn &&

@@ -133,11 +133,38 @@ static void ipv6_chains(int ep)
 	point(check(ep, &s, CNT_PASS_SYN),
 	      "%s: a SYN behind hop-by-hop, dest, routing, AH and dest headers is admitted (pass-syn)", v.name);
 
+	/*
+	 * IPv6 reassembly takes the first fragment's protocol, whatever the
+	 * later ones name: a first fragment of TCP to a GATE port is dropped,
+	 * since later fragments naming UDP would pass and complete it.
+	 */
 	fresh_default();
 	s = tcp(&v, 40000, GATE_PORT, FR_SYN);
 	s.n_ext = 1;
 	s.ext[0] = (struct fr_ext){ .type = FR_EXT_FRAG, .frag_off = 0, .more = 1 };
-	first_fragment(ep, &s, v.name, "offset 0, M=1");
+	point(check(ep, &s, CNT_DROP_FRAGMENT),
+	      "%s: a SYN to a GATE port in a first fragment (offset 0, M=1) is dropped (drop-fragment)", v.name);
+	s.ext[1] = s.ext[0];
+	s.ext[0].more = 0;
+	s.n_ext = 2;
+	point(check(ep, &s, CNT_DROP_FRAGMENT),
+	      "%s: the same behind an atomic fragment header (offset 0, M=0) is dropped (drop-fragment)", v.name);
+	s.ext[0].more = 1;
+	s.ext[1].more = 0;
+	point(check(ep, &s, CNT_DROP_FRAGMENT),
+	      "%s: the same with an atomic fragment header behind the first fragment's is dropped (drop-fragment)",
+	      v.name);
+	fresh_default();
+	s.n_ext = 1;
+	s.ext[0].more = 0;
+	point(check(ep, &s, CNT_PASS_SYN),
+	      "%s: a SYN in an atomic fragment (offset 0, M=0) is evaluated and admitted (pass-syn)", v.name);
+
+	fresh_frag_pass();
+	s = tcp(&v, 40000, GATE_PORT, FR_SYN);
+	s.n_ext = 1;
+	s.ext[0] = (struct fr_ext){ .type = FR_EXT_FRAG, .frag_off = 0, .more = 1 };
+	first_fragment(ep, &s, v.name, "offset 0, M=1, with GATE_F_FRAG_PASS");
 
 	s = later_fragment(&v, FR_PROTO_TCP);
 	later_fragments_pass(&v, &s);
