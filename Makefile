@@ -146,7 +146,7 @@ $(BUILD)/tests/%.o: tests/bench/%.c
 	$(CC) $(ALL_CFLAGS) -Itests/unit -I$(BUILD)/tests -c $< -o $@
 
 $(GATE_TESTS:%=%.o) $(BUILD)/tests/xdp_cost.o: $(BUILD)/gate.skel.h
-$(BUILD)/tests/xdp_cost.o: $(BUILD)/empty.skel.h
+$(BUILD)/tests/xdp_cost.o: $(BUILD)/empty.skel.h $(BUILD)/tests/gate_warm.skel.h
 $(BUILD)/tests/xdpflood.o: $(BUILD)/tests/xdpflood.skel.h
 
 $(AGENT_TESTS): %: %.o $(AGENT_LIB)
@@ -178,12 +178,17 @@ $(BUILD)/fuzz/fuzz_gate.o: $(BUILD)/gate.skel.h
 $(FUZZ_BINS): %: %.o $(AGENT_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer $(AOP_LDFLAGS) $^ $(PKG_LIBS) $(AGENT_LIBS) -o $@
 
-$(BUILD)/tests/xdpflood.bpf.o: tests/bench/xdpflood.bpf.c
+# gate_warm.bpf.c includes bpf/gate.bpf.c; -MMD tracks that.
+$(BUILD)/tests/xdpflood.bpf.o $(BUILD)/tests/gate_warm.bpf.o: $(BUILD)/tests/%.bpf.o: \
+		tests/bench/%.bpf.c
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/xdpflood.skel.h: $(BUILD)/tests/xdpflood.bpf.o
 	$(BPFTOOL) gen skeleton $< name xdpflood_bpf > $@
+
+$(BUILD)/tests/gate_warm.skel.h: $(BUILD)/tests/gate_warm.bpf.o
+	$(BPFTOOL) gen skeleton $< name gate_warm_bpf > $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
