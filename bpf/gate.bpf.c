@@ -38,6 +38,51 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pending SEC(".maps");
 
+/* The IPv4 flows' verified and pending, sized as the two above. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, AOPGATE_DEF_MAX_VERIFIED);
+	__type(key, struct flow_key4);
+	__type(value, struct verified_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} verified4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AOPGATE_DEF_MAX_PENDING);
+	__type(key, struct flow_key4);
+	__type(value, struct pending_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pending4 SEC(".maps");
+
+/*
+ * A flow's entries, in verified4/pending4 when it is IPv4: each lookup at
+ * a call site of its own, so the verifier knows the map of each and the
+ * JIT inlines it.
+ */
+static __always_inline struct verified_flow *verified_get(const struct pkt *p)
+{
+	if (p->ipv4)
+		return bpf_map_lookup_elem(&verified4, &p->key4);
+	return bpf_map_lookup_elem(&verified, &p->key);
+}
+
+static __always_inline struct pending_flow *pending_get(const struct pkt *p)
+{
+	if (p->ipv4)
+		return bpf_map_lookup_elem(&pending4, &p->key4);
+	return bpf_map_lookup_elem(&pending, &p->key);
+}
+
+static __always_inline void pending_put(const struct pkt *p, const struct pending_flow *pf)
+{
+	if (p->ipv4)
+		bpf_map_update_elem(&pending4, &p->key4, pf, BPF_ANY);
+	else
+		bpf_map_update_elem(&pending, &p->key, pf, BPF_ANY);
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, AOPGATE_DEF_MAX_PENALTY);
@@ -303,7 +348,7 @@ static __always_inline __u32 cookie_ack(struct pkt *p, const struct gate_cfg *cf
 	st = bpf_map_lookup_elem(&standing, src);
 	if (!syn_token(p, cfg, now, st && st->until_ns > now))
 		return CNT_DROP_RATELIMIT;
-	bpf_map_update_elem(&pending, &p->key, &np, BPF_ANY);
+	pending_put(p, &np);
 	p->cookie_ok = 1;
 	p->cookie_opts = opts;
 	return CNT_SYNCOOKIE_OK;
@@ -321,8 +366,14 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 	int syn = (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) ==
 		  TCP_SYN;
 
+	if (p->ipv4) {
+		__builtin_memcpy(&p->key4.saddr, &p->key.saddr[12], 4);
+		__builtin_memcpy(&p->key4.daddr, &p->key.daddr[12], 4);
+		p->key4.sport = p->key.sport;
+		p->key4.dport = p->key.dport;
+	}
 	if (!syn) {
-		vf = bpf_map_lookup_elem(&verified, &p->key);
+		vf = verified_get(p);
 		if (vf && (!vf->expires_ns || vf->expires_ns > clock_ns(&now))) {
 			/*
 			 * Plain adds: RSS keeps a flow on one CPU, and a lost
@@ -337,7 +388,7 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 			return CNT_DROP_DENIED;
 		if (outside_allowlist(p, cfg))
 			return CNT_DROP_NOT_ALLOWED;
-		pf = bpf_map_lookup_elem(&pending, &p->key);
+		pf = pending_get(p);
 		if (pf)
 			return pending_budget(pf, cfg, clock_ns(&now), len);
 		src_prefix(p, cfg, &src);
@@ -363,11 +414,11 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 	st = bpf_map_lookup_elem(&standing, &src);
 	if (!syn_token(p, cfg, clock_ns(&now), st && st->until_ns > now))
 		return CNT_DROP_RATELIMIT;
-	pf = bpf_map_lookup_elem(&pending, &p->key);
+	pf = pending_get(p);
 	if (!pf) {
 		struct pending_flow np = { .first_seen_ns = now, .packets = 1, .bytes = len };
 
-		bpf_map_update_elem(&pending, &p->key, &np, BPF_ANY);
+		pending_put(p, &np);
 		return CNT_PASS_SYN;
 	}
 	/* A retransmitted SYN spends the flow's budget. */

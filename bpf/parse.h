@@ -47,6 +47,7 @@ enum parse_result {
 
 struct pkt {
 	struct flow_key key;
+	struct flow_key4 key4;	/* IPv4 TCP to a GATE port: the key of *4 maps */
 	__u8 tcp_flags;
 	__u8 ipv4;		/* the key's addresses are v4-mapped */
 	__u8 l3off;		/* bytes of Ethernet header and VLAN tags */

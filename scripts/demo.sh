@@ -174,7 +174,7 @@ up() {
 	# Captured first: with pipefail, grep -q closing the pipe early would
 	# fail bpftool with SIGPIPE.
 	local dump
-	dump=$(bpftool map dump pinned "$PIN/verified")
+	dump=$(bpftool map dump pinned "$PIN/verified4")
 	sed 's/^/  /' <<<"$dump"
 	if grep -q '"site_id": 1' <<<"$dump"; then
 		outcome edge_verified_flow pinned

@@ -401,7 +401,7 @@ static void measure_calls(enum case_id c, int v6, struct sample *s)
 	struct gate_cfg cfg = c == C_UNKNOWN ? cfg_default() : cfg_cookies();
 	struct lab_stats a, b;
 
-	if (lab_clear_map(lab.pending, sizeof(struct flow_key)) ||
+	if (lab_clear_flows(&lab, lab.pending) ||
 	    lab_clear_map(lab.syn_rl, sizeof(struct src_key)) || lab_set_cfg(&lab, &cfg))
 		die("configuring the gate");
 	calls_frames(c, v6, frames, lens);
@@ -419,7 +419,7 @@ static void measure_calls(enum case_id c, int v6, struct sample *s)
 						  &s->retval[p]);
 		}
 		for (int pass = 0; pass < COOKIE_PASSES; pass++) {
-			if (c == C_COOKIE_OK && lab_clear_map(lab.pending, sizeof(struct flow_key)))
+			if (c == C_COOKIE_OK && lab_clear_flows(&lab, lab.pending))
 				die("clearing pending");
 			for (int k = 0; k < 2; k++) {
 				int p = (r + pass + k) % 2 ? P_GATE : P_EMPTY;
@@ -441,7 +441,7 @@ static void measure_calls(enum case_id c, int v6, struct sample *s)
 		s->ns[P_GATE][r] = s->ns[P_EMPTY][r] + call[P_GATE] - call[P_EMPTY];
 		s->kdur[P_GATE][r] = call[P_GATE];
 	}
-	if (lab_clear_map(lab.pending, sizeof(struct flow_key)) ||
+	if (lab_clear_flows(&lab, lab.pending) ||
 	    lab_clear_map(lab.syn_rl, sizeof(struct src_key)))
 		die("clearing pending");
 }
@@ -513,7 +513,7 @@ static void measure_warm(enum case_id c, int v6, struct warm_sample *w)
 		errno = EMSGSIZE;
 		die("the template frame");
 	}
-	if (lab_clear_map(lab.pending, sizeof(struct flow_key)) ||
+	if (lab_clear_flows(&lab, lab.pending) ||
 	    lab_clear_map(lab.syn_rl, sizeof(struct src_key)) || lab_set_cfg(&lab, &cfg))
 		die("configuring the gate");
 	memcpy(warm->bss->tmpl, f, len);
@@ -641,30 +641,42 @@ static uint16_t fill_sport(__u32 id)
 	return 1024 + id % 50000;
 }
 
-/* Adds verified flows until the map holds n of them besides the test flows. */
+/*
+ * Adds verified flows until each family's map holds n of them besides the
+ * test flows: IPv4 ones from 10.0.0.0/8 in verified4, IPv6 ones from
+ * 2001:db8:a::/48 in verified, so both families' rows see a full map.
+ */
 static void fill_verified(__u32 *have, __u32 n)
 {
 	enum { CHUNK = 8192 };
 	static struct flow_key keys[CHUNK];
+	static struct flow_key4 keys4[CHUNK];
 	static struct verified_flow vals[CHUNK];
 
+	memset(vals, 0, sizeof(vals));
 	while (*have < n) {
-		__u32 count = n - *have < CHUNK ? n - *have : CHUNK;
-		char src[32];
+		__u32 count = n - *have < CHUNK ? n - *have : CHUNK, c4 = count;
+		char src[64];
 
 		memset(keys, 0, sizeof(keys));
-		memset(vals, 0, sizeof(vals));
 		for (__u32 i = 0; i < count; i++) {
 			struct flow_key *k = &keys[i];
+			__u32 id = *have + i;
 
-			fill_src(*have + i, src, sizeof(src));
+			fill_src(id, src, sizeof(src));
+			keys4[i].saddr = inet_addr(src);
+			keys4[i].daddr = inet_addr(DST4);
+			keys4[i].sport = htons(fill_sport(id));
+			keys4[i].dport = htons(443);
+			snprintf(src, sizeof(src), "2001:db8:a::%x:%x", id >> 16, id & 0xffff);
 			fr_addr(k->saddr, src);
-			fr_addr(k->daddr, DST4);
-			k->sport = htons(fill_sport(*have + i));
+			fr_addr(k->daddr, DST6);
+			k->sport = htons(fill_sport(id));
 			k->dport = htons(443);
 			k->proto = 6;
 		}
-		if (bpf_map_update_batch(lab.verified, keys, vals, &count, NULL))
+		if (bpf_map_update_batch(lab.verified4, keys4, vals, &c4, NULL) ||
+		    bpf_map_update_batch(lab.verified, keys, vals, &count, NULL))
 			die("filling verified");
 		*have += count;
 	}
@@ -786,7 +798,7 @@ static void measure_flood(int cookies, struct flood *out)
 	cfg.syncookie_ready = 1;
 	cfg.syncookie_key[0] = 0x0123456789abcdefull;
 	cfg.syncookie_key[1] = 0xfedcba9876543210ull;
-	if (lab_clear_map(lab.pending, sizeof(struct flow_key)) ||
+	if (lab_clear_flows(&lab, lab.pending) ||
 	    lab_clear_map(lab.syn_rl, sizeof(struct src_key)) || lab_set_cfg(&lab, &cfg))
 		die("configuring the gate");
 	memset(out, 0, sizeof(*out));
@@ -805,6 +817,8 @@ static void measure_flood(int cookies, struct flood *out)
 			out->added[p][r] = t[p] - t[P_EMPTY];
 	}
 	for (void *prev = NULL; !bpf_map_get_next_key(lab.pending, prev, &k); prev = &k)
+		out->pending++;
+	for (void *prev = NULL; !bpf_map_get_next_key(lab.pending4, prev, &k); prev = &k)
 		out->pending++;
 }
 
@@ -975,7 +989,7 @@ int main(int argc, char **argv)
 		char r[3][48], rc[2][48];
 		int ok = 1;
 
-		fill_verified(&have, sizes[i] - 2);	/* + the v4 and v6 test flows */
+		fill_verified(&have, sizes[i] - 1);	/* + each family's test flow */
 		for (int k = 0; k < 3; k++) {
 			int v6 = k == 1;
 

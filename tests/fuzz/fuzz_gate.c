@@ -80,7 +80,7 @@ static void reset_flows(void)
 	__u64 now = lab_now();
 	struct flow_key k;
 
-	if (lab_clear_map(lab.pending, sizeof(struct flow_key)) ||
+	if (lab_clear_flows(&lab, lab.pending) ||
 	    lab_clear_map(lab.syn_rl, sizeof(struct src_key)))
 		fail("clearing pending and syn_rl");
 	for (int ipv6 = 0; ipv6 < 2; ipv6++) {

@@ -41,7 +41,8 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 	agent_log_wait "event=verify result=ok"
 	run gate flows
 	assert_output --partial "$CLIENT4"
-	run bpftool map dump pinned "$PIN/verified"
+	# An IPv4 flow: verified4, keyed by addresses and ports alone.
+	run bpftool map dump pinned "$PIN/verified4"
 	assert_output --partial '"site_id": 1'
 	wait "$held" || true
 	agent_log_wait "event=close reason=" 5
@@ -49,7 +50,7 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 	client_flows_gone 4
 	run gate flows
 	refute_output --regexp "verified +${CLIENT4//./\\.}:"
-	run bpftool map dump pinned "$PIN/verified"
+	run bpftool map dump pinned "$PIN/verified4"
 	refute_output --partial '"site_id"'
 }
 

@@ -156,12 +156,12 @@ random_flood_pending() {
 	# 20,000 SYNs at most, 10 s at most, every one from another address.
 	in_client timeout 10 hping3 -q -S -p 443 --rand-source -i u100 -c 20000 "$ORIGIN4" || true
 	local pend
-	pend=$(gate status --json | jq -r '.maps.pending.entries')
+	pend=$(gate status --json | jq -r '.maps.pending.entries + .maps.pending4.entries')
 	echo "pending after the flood: $pend, syncookie-sent $(counter syncookie-sent)"
 	[ "$pend" -eq 0 ]
 	[ "$(counter syncookie-sent)" -ge 1000 ]
 	[ "$(pulls 3)" -eq 3 ]
-	[ "$(gate status --json | jq -r '.maps.pending.entries')" -ge 1 ]
+	[ "$(gate status --json | jq -r '.maps.pending.entries + .maps.pending4.entries')" -ge 1 ]
 }
 
 # auto_mode MODE

@@ -28,9 +28,10 @@ teardown() {
 
 PY=/usr/bin/python3
 
-# entries MAP: the entries of one of the gate's maps.
+# entries MAP: the entries of one of the gate's maps; for verified and
+# pending, with those of their IPv4 twins (verified4, pending4).
 entries() {
-	gate status --json | jq -r --arg m "$1" '.maps[$m].entries'
+	gate status --json | jq -r --arg m "$1" '.maps[$m].entries + (.maps[$m + "4"].entries // 0)'
 }
 
 # until_empty SECONDS MAP...: until every MAP has no entry; 1 if one still has.

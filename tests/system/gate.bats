@@ -221,11 +221,13 @@ reaches_gate_port() {
 	connect $ORIGIN4 443
 	gate deny add 192.0.2.9
 	gate allow add 198.51.100.0/24
-	for m in verified pending penalty standing deny allow_src syn_rl ports gate_cfg stats; do
+	for m in verified verified4 pending pending4 penalty standing deny allow_src syn_rl ports \
+		gate_cfg stats; do
 		run bpftool map dump pinned "$PIN/$m"
 		assert_success
 	done
-	run bpftool map dump pinned "$PIN/pending"
+	# The IPv4 connection's entry: pending4, keyed by struct flow_key4.
+	run bpftool map dump pinned "$PIN/pending4"
 	assert_output --partial '"first_seen_ns":'
 	assert_output --partial '"dport":'
 	run bpftool map dump pinned "$PIN/deny"

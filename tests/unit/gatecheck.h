@@ -195,7 +195,7 @@ static inline int pending_is(const struct flow_key *k, __u64 from, __u64 to, __u
 {
 	struct pending_flow p;
 
-	if (bpf_map_lookup_elem(lab.pending, k, &p)) {
+	if (lab_flow_get(&lab, lab.pending, k, &p)) {
 		snprintf(why, sizeof(why), "no pending entry");
 		return 0;
 	}

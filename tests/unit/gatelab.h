@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include "addr.h"
 #include "aopgate.h"
 #include "gatemap.h"
 #include "gate.skel.h"
@@ -32,6 +33,7 @@ struct lab {
 	int ncpu;
 	int prog[LAB_N_ENTRIES];
 	int verified, pending, penalty, allow_src, syn_rl, ports, cfg, stats, standing, deny;
+	int verified4, pending4;	/* the IPv4 flows' (struct flow_key4) */
 };
 
 struct lab_stats {
@@ -78,7 +80,9 @@ static inline int lab_open(struct lab *l, __u32 max_verified, __u32 max_lru)
 		if (bpf_map__set_pin_path(m, NULL))
 			goto err;
 	if (bpf_map__set_max_entries(l->skel->maps.verified, max_verified) ||
+	    bpf_map__set_max_entries(l->skel->maps.verified4, max_verified) ||
 	    bpf_map__set_max_entries(l->skel->maps.pending, max_lru) ||
+	    bpf_map__set_max_entries(l->skel->maps.pending4, max_lru) ||
 	    bpf_map__set_max_entries(l->skel->maps.penalty, max_lru) ||
 	    bpf_map__set_max_entries(l->skel->maps.syn_rl, max_lru) ||
 	    bpf_map__set_max_entries(l->skel->maps.allow_src, 1024))
@@ -95,6 +99,8 @@ static inline int lab_open(struct lab *l, __u32 max_verified, __u32 max_lru)
 	l->prog[LAB_TC] = bpf_program__fd(l->skel->progs.gate_tc);
 	l->verified = bpf_map__fd(l->skel->maps.verified);
 	l->pending = bpf_map__fd(l->skel->maps.pending);
+	l->verified4 = bpf_map__fd(l->skel->maps.verified4);
+	l->pending4 = bpf_map__fd(l->skel->maps.pending4);
 	l->penalty = bpf_map__fd(l->skel->maps.penalty);
 	l->allow_src = bpf_map__fd(l->skel->maps.allow_src);
 	l->syn_rl = bpf_map__fd(l->skel->maps.syn_rl);
@@ -185,12 +191,62 @@ static inline int lab_clear_map(int fd, size_t key_size)
 	return rc;
 }
 
+/*
+ * lab_flow_fd(l, map, k, k4, mk): for map l->verified or l->pending, the
+ * fd of the map that holds k's flow (the IPv4 one for an IPv4 flow), with
+ * *mk the key it takes (k, or k4 filled from it).
+ */
+static inline int lab_flow_fd(const struct lab *l, int map, const struct flow_key *k,
+			      struct flow_key4 *k4, const void **mk)
+{
+	if (!addr_is_v4(k->saddr)) {
+		*mk = k;
+		return map;
+	}
+	memcpy(&k4->saddr, k->saddr + 12, 4);
+	memcpy(&k4->daddr, k->daddr + 12, 4);
+	k4->sport = k->sport;
+	k4->dport = k->dport;
+	*mk = k4;
+	return map == l->verified ? l->verified4 : l->pending4;
+}
+
+/* lab_flow_get(l, map, k, value): bpf_map_lookup_elem for k's flow. */
+static inline int lab_flow_get(const struct lab *l, int map, const struct flow_key *k,
+			       void *value)
+{
+	struct flow_key4 k4;
+	const void *mk;
+	int fd = lab_flow_fd(l, map, k, &k4, &mk);
+
+	return bpf_map_lookup_elem(fd, mk, value);
+}
+
+/* lab_flow_put(l, map, k, value): bpf_map_update_elem (BPF_ANY) for k's flow. */
+static inline int lab_flow_put(const struct lab *l, int map, const struct flow_key *k,
+			       const void *value)
+{
+	struct flow_key4 k4;
+	const void *mk;
+	int fd = lab_flow_fd(l, map, k, &k4, &mk);
+
+	return bpf_map_update_elem(fd, mk, value, BPF_ANY);
+}
+
+/* lab_clear_flows(l, map): empties l->verified or l->pending, both families. */
+static inline int lab_clear_flows(struct lab *l, int map)
+{
+	return lab_clear_map(map, sizeof(struct flow_key)) |
+	       lab_clear_map(map == l->verified ? l->verified4 : l->pending4,
+			     sizeof(struct flow_key4));
+}
+
 /* lab_reset(l): forgets all flows, penalties, standing, denies, allowlist
  * entries and token buckets; config, ports and counters stay. 0, or -1. */
 static inline int lab_reset(struct lab *l)
 {
-	return lab_clear_map(l->verified, sizeof(struct flow_key)) |
-	       lab_clear_map(l->pending, sizeof(struct flow_key)) |
+	return lab_clear_flows(l, l->verified) |
+	       lab_clear_flows(l, l->pending) |
 	       lab_clear_map(l->penalty, sizeof(struct src_key)) |
 	       lab_clear_map(l->standing, sizeof(struct src_key)) |
 	       lab_clear_map(l->deny, sizeof(struct allow_key)) |
@@ -268,7 +324,7 @@ static inline int lab_verify_flags(struct lab *l, const struct flow_key *k,
 	v.expires_ns = expires_ns;
 	v.site_id = 1;
 	v.flags = flags;
-	return bpf_map_update_elem(l->verified, k, &v, BPF_ANY) ? -1 : 0;
+	return lab_flow_put(l, l->verified, k, &v) ? -1 : 0;
 }
 
 static inline int lab_verify(struct lab *l, const struct flow_key *k,
@@ -283,7 +339,7 @@ static inline int lab_pend(struct lab *l, const struct flow_key *k,
 	struct pending_flow p = { .first_seen_ns = first_seen_ns,
 				  .packets = packets };
 
-	return bpf_map_update_elem(l->pending, k, &p, BPF_ANY) ? -1 : 0;
+	return lab_flow_put(l, l->pending, k, &p) ? -1 : 0;
 }
 
 static inline int lab_penalize(struct lab *l, const __u8 src[16],

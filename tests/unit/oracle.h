@@ -330,6 +330,14 @@ static inline int oracle_in_map(int fd, const void *key)
 	return !bpf_map_lookup_elem(fd, key, val);
 }
 
+/* Is k's flow in l->verified or l->pending (the IPv4 map for IPv4)? */
+static inline int oracle_in_flows(const struct lab *l, int map, const struct flow_key *k)
+{
+	__u8 val[64];
+
+	return !lab_flow_get(l, map, k, val);
+}
+
 static inline int oracle_in_lpm(int fd, const uint8_t src[16])
 {
 	struct allow_key k = { .prefixlen = 128 };
@@ -368,8 +376,8 @@ static inline void oracle_look(struct lab *l, const struct view *v, int allowlis
 	b->allowed = 1;
 	if (!v->has_ports)
 		return;
-	b->pending = oracle_in_map(l->pending, &b->k);
-	b->verified = oracle_in_map(l->verified, &b->k);
+	b->pending = oracle_in_flows(l, l->pending, &b->k);
+	b->verified = oracle_in_flows(l, l->verified, &b->k);
 	b->penalized = oracle_in_map(l->penalty, &b->sk);
 	b->allowed = !allowlist || oracle_in_lpm(l->allow_src, v->src);
 	b->denied = oracle_in_lpm(l->deny, v->src);
@@ -488,7 +496,7 @@ static inline void oracle_judge(struct lab *l, const uint8_t *f, const struct vi
 			why = "IPv4 options or IPv6 extensions answered";
 		else if ((why = synack_why(f, s->out, s->out_len, v->l3off, v->ipv6)))
 			;
-		else if (!b->pending && oracle_in_map(l->pending, &b->k))
+		else if (!b->pending && oracle_in_flows(l, l->pending, &b->k))
 			why = "a pending entry was made";
 		else if (oracle_bucket(l, &b->sk, bucket_after),
 			 memcmp(b->bucket, bucket_after, sizeof(bucket_after)))
@@ -532,7 +540,7 @@ static inline void oracle_judge(struct lab *l, const uint8_t *f, const struct vi
 				    moved);
 	}
 	if (cookies && !b->verified && !b->pending && acks) {
-		int now_pending = oracle_in_map(l->pending, &b->k);
+		int now_pending = oracle_in_flows(l, l->pending, &b->k);
 
 		j->checked |= 1u << PR_COOKIE_ACK;
 		if (!(s->moved == CNT_SYNCOOKIE_OK && passed && now_pending) &&

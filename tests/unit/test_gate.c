@@ -223,7 +223,7 @@ static void flag_bytes(const struct variant *v)
 		int good = check(v->ep, &s, syn ? CNT_PASS_SYN : CNT_DROP_UNKNOWN);
 		struct pending_flow p;
 
-		if (good && !syn && !bpf_map_lookup_elem(lab.pending, &k, &p)) {
+		if (good && !syn && !lab_flow_get(&lab, lab.pending, &k, &p)) {
 			snprintf(why, sizeof(why), "dropped, yet opened a pending flow");
 			good = 0;
 		}
@@ -277,7 +277,7 @@ static void pending_budget(const struct variant *v)
 			.bytes = ~0u,
 		};
 
-		must(bpf_map_update_elem(lab.pending, &k, &old, BPF_ANY), "seeding pending");
+		must(lab_flow_put(&lab, lab.pending, &k, &old), "seeding pending");
 	}
 	point(check(v->ep, &s, CNT_DROP_BUDGET),
 	      "%s: an ACK on a pending flow older than pending_max_age_ns is dropped (drop-budget)", v->name);
@@ -374,7 +374,7 @@ static void expiry(const struct variant *v)
 	must(lab_verify(&lab, &k, lab_now() + 5 * SEC_NS), "seeding verified");
 	len = frame_build(&s, f);
 	good = check_frame(v->ep, f, len, CNT_PASS_VERIFIED);
-	if (bpf_map_lookup_elem(lab.verified, &k, &vf))
+	if (lab_flow_get(&lab, lab.verified, &k, &vf))
 		bail("reading verified");
 	if (good && (vf.packets != 1 || vf.bytes != len)) {
 		snprintf(why, sizeof(why), "entry counted %llu packets, %llu bytes; want 1, %zu",

@@ -158,7 +158,7 @@ static __u32 syn_answered(const struct variant *v)
 	       (th[22] << 8 | th[23]) == (v->ipv6 ? 1440 : 1460) &&
 	       tcp_csum_ok(v, out, olen) &&
 	       cnt(CNT_SYNCOOKIE_SENT) == sent + 1 &&
-	       map_empty(lab.pending) && map_empty(lab.syn_rl);
+	       (map_empty(lab.pending) && map_empty(lab.pending4)) && map_empty(lab.syn_rl);
 	if (v->ipv6)
 		good = good && !memcmp(ip + 8, f + l3off(v) + 24, 16) &&
 		       !memcmp(ip + 24, f + l3off(v) + 8, 16) && (ip[4] << 8 | ip[5]) == 40;
@@ -187,7 +187,7 @@ static void cookie_ack(const struct variant *v, __u32 cookie, __u32 want, const 
 		good = good && pending_is(&k, lab_now() - SEC_NS, lab_now(), 1) &&
 		       !map_empty(lab.syn_rl);
 	else
-		good = good && map_empty(lab.pending);
+		good = good && (map_empty(lab.pending) && map_empty(lab.pending4));
 	point(good, "%s: %s %s", v->name, what, why);
 }
 
@@ -265,7 +265,7 @@ static void xdp_marks(const struct variant *v)
 	    lab_stats(&lab, &after))
 		bail("test run");
 	point(o.retval == TC_PASS_RC && !memcmp(&before, &after, sizeof(before)) &&
-	      map_empty(lab.pending),
+	      (map_empty(lab.pending) && map_empty(lab.pending4)),
 	      "%s: the tc companion lets an unmarked ACK by and counts nothing (rc %d)",
 	      v->name, (int)o.retval);
 }

@@ -334,8 +334,11 @@ bool gateio_budget_spent(const struct flow_key *key)
 {
 	struct gate_cfg c = cfg_now();
 	struct pending_flow pf;
+	struct flow_key4 k4;
+	const void *mkey;
 
-	if (!gm() || bpf_map_lookup_elem(gatemap_fd(gm(), GM_PENDING), key, &pf))
+	if (!gm() ||
+	    bpf_map_lookup_elem(gatemap_flow_fd(gm(), GM_PENDING, key, &k4, &mkey), mkey, &pf))
 		return false;
 	return pf.packets > c.pending_max_packets || pf.bytes > c.pending_max_bytes;
 }

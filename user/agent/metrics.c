@@ -182,8 +182,8 @@ static struct gatemap *fill_maps;	/* our own fds, for the fill levels only */
 
 /* The maps whose fill matters: verified is a plain hash (full: new flows
  * cannot be pinned); the others are LRU and evict, which weakens them. */
-static const enum gatemap_id fill_ids[] = { GM_VERIFIED, GM_PENDING, GM_PENALTY,
-					    GM_STANDING, GM_SYN_RL };
+static const enum gatemap_id fill_ids[] = { GM_VERIFIED, GM_VERIFIED4, GM_PENDING,
+					    GM_PENDING4, GM_PENALTY, GM_STANDING, GM_SYN_RL };
 
 /* Entries by walking the keys only: no value copies, no per-CPU work. */
 static long map_entries(int fd, __u32 key_size)

@@ -435,8 +435,11 @@ int attach_run(const struct attach_opts *o)
 		cli_err("cannot open the gate program: %s", strerror(errno));
 		return -1;
 	}
+	/* Each family's verified and pending take the sizes given. */
 	if (size_map(skel->maps.verified, o->pin_root, o->max_verified) ||
+	    size_map(skel->maps.verified4, o->pin_root, o->max_verified) ||
 	    size_map(skel->maps.pending, o->pin_root, o->max_pending) ||
+	    size_map(skel->maps.pending4, o->pin_root, o->max_pending) ||
 	    size_map(skel->maps.penalty, o->pin_root, o->max_penalty) ||
 	    size_map(skel->maps.syn_rl, o->pin_root, o->max_syn_rl) ||
 	    size_map(skel->maps.allow_src, o->pin_root, o->max_allow) ||

@@ -70,7 +70,8 @@ static void print_ports(struct gatemap *gm, __u32 role, bool json)
 
 /* The maps whose fill status shows. */
 static const enum gatemap_id fill[] = {
-	GM_VERIFIED, GM_PENDING, GM_PENALTY, GM_STANDING, GM_DENY, GM_ALLOW_SRC, GM_SYN_RL,
+	GM_VERIFIED, GM_VERIFIED4, GM_PENDING, GM_PENDING4, GM_PENALTY, GM_STANDING, GM_DENY,
+	GM_ALLOW_SRC, GM_SYN_RL,
 };
 
 int show_status(const struct pinroot *pins, bool json)

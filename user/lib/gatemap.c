@@ -33,6 +33,8 @@ static const char *const map_names[GM_N_MAPS] = {
 	[GM_SITES] = AOPGATE_MAP_SITES,
 	[GM_REASONS] = AOPGATE_MAP_REASONS,
 	[GM_HANDSHAKES] = AOPGATE_MAP_HANDSHAKES,
+	[GM_VERIFIED4] = AOPGATE_MAP_VERIFIED4,
+	[GM_PENDING4] = AOPGATE_MAP_PENDING4,
 };
 
 #define NAME(id, name) name,
@@ -103,6 +105,39 @@ int gatemap_fd(const struct gatemap *gm, enum gatemap_id id)
 	return gm->fd[id];
 }
 
+int gatemap_flow_fd(const struct gatemap *gm, enum gatemap_id id, const struct flow_key *key,
+		    struct flow_key4 *k4, const void **mkey)
+{
+	if (!addr_is_v4(key->saddr)) {
+		*mkey = key;
+		return gm->fd[id];
+	}
+	memcpy(&k4->saddr, key->saddr + 12, 4);
+	memcpy(&k4->daddr, key->daddr + 12, 4);
+	k4->sport = key->sport;
+	k4->dport = key->dport;
+	*mkey = k4;
+	return gm->fd[id == GM_VERIFIED ? GM_VERIFIED4 : GM_PENDING4];
+}
+
+void gatemap_key4_to_key(const struct flow_key4 *k4, struct flow_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->saddr[10] = key->saddr[11] = 0xff;
+	key->daddr[10] = key->daddr[11] = 0xff;
+	memcpy(key->saddr + 12, &k4->saddr, 4);
+	memcpy(key->daddr + 12, &k4->daddr, 4);
+	key->sport = k4->sport;
+	key->dport = k4->dport;
+	key->proto = IPPROTO_TCP;
+}
+
+/* FLOW_FD(id, key): fd and mkey of key's flow in map id (GM_VERIFIED, GM_PENDING). */
+#define FLOW_FD(id, key)						\
+	struct flow_key4 k4_;						\
+	const void *mkey;						\
+	int fd = gatemap_flow_fd(gm, id, key, &k4_, &mkey)
+
 __u64 gatemap_now_ns(void)
 {
 	struct timespec ts;
@@ -131,12 +166,16 @@ int gatemap_verify(struct gatemap *gm, const struct flow_key *key,
 		.flags = flags | VERIFIED_F_OPEN,
 	};
 
+	struct flow_key4 k4;
+	const void *mkey;
+	int fd = gatemap_flow_fd(gm, GM_VERIFIED, key, &k4, &mkey);
+
 	vf.expires_ns = vf.verified_ns + lease_ns;
 	memcpy(vf.cert_id, cert_id, sizeof(vf.cert_id));
-	if (bpf_map_update_elem(gm->fd[GM_VERIFIED], key, &vf, BPF_ANY))
+	if (bpf_map_update_elem(fd, mkey, &vf, BPF_ANY))
 		return -errno;
 	/* The pending entry may already be gone (LRU); that is fine. */
-	bpf_map_delete_elem(gm->fd[GM_PENDING], key);
+	bpf_map_delete_elem(gatemap_flow_fd(gm, GM_PENDING, key, &k4, &mkey), mkey);
 	return 0;
 }
 
@@ -147,14 +186,14 @@ int gatemap_verify(struct gatemap *gm, const struct flow_key *key,
 int gatemap_renew(struct gatemap *gm, const struct flow_key *key, __u64 lease_ns)
 {
 	struct verified_flow vf;
-	int fd = gm->fd[GM_VERIFIED];
+	FLOW_FD(GM_VERIFIED, key);
 
-	if (bpf_map_lookup_elem(fd, key, &vf))
+	if (bpf_map_lookup_elem(fd, mkey, &vf))
 		return errno == ENOENT ? 0 : -errno;
 	if (!(vf.flags & VERIFIED_F_OPEN))
 		return 0;
 	vf.expires_ns = gatemap_now_ns() + lease_ns;
-	if (bpf_map_update_elem(fd, key, &vf, BPF_EXIST))
+	if (bpf_map_update_elem(fd, mkey, &vf, BPF_EXIST))
 		return errno == ENOENT ? 0 : -errno;
 	return 1;
 }
@@ -163,13 +202,13 @@ int gatemap_linger(struct gatemap *gm, const struct flow_key *key,
 		   __u64 linger_ns)
 {
 	struct verified_flow vf;
-	int fd = gm->fd[GM_VERIFIED];
+	FLOW_FD(GM_VERIFIED, key);
 
-	if (bpf_map_lookup_elem(fd, key, &vf))
+	if (bpf_map_lookup_elem(fd, mkey, &vf))
 		return -errno;
 	vf.expires_ns = gatemap_now_ns() + linger_ns;
 	vf.flags &= ~VERIFIED_F_OPEN;
-	if (bpf_map_update_elem(fd, key, &vf, BPF_EXIST))
+	if (bpf_map_update_elem(fd, mkey, &vf, BPF_EXIST))
 		return -errno;
 	return 0;
 }
@@ -186,8 +225,9 @@ int gatemap_pending_close(struct gatemap *gm, const struct flow_key *key, __u64 
 	struct pending_flow pf = {
 		.first_seen_ns = linger_ns < max_age_ns ? now + linger_ns - max_age_ns : now,
 	};
+	FLOW_FD(GM_PENDING, key);
 
-	if (bpf_map_update_elem(gm->fd[GM_PENDING], key, &pf, BPF_EXIST))
+	if (bpf_map_update_elem(fd, mkey, &pf, BPF_EXIST))
 		return -errno;
 	*stamp = pf.first_seen_ns;
 	return 0;
@@ -196,13 +236,13 @@ int gatemap_pending_close(struct gatemap *gm, const struct flow_key *key, __u64 
 int gatemap_pending_forget(struct gatemap *gm, const struct flow_key *key, __u64 stamp)
 {
 	struct pending_flow pf;
-	int fd = gm->fd[GM_PENDING];
+	FLOW_FD(GM_PENDING, key);
 
-	if (bpf_map_lookup_elem(fd, key, &pf))
+	if (bpf_map_lookup_elem(fd, mkey, &pf))
 		return errno == ENOENT ? 0 : -errno;
 	if (pf.first_seen_ns != stamp)
 		return 0;
-	if (bpf_map_delete_elem(fd, key))
+	if (bpf_map_delete_elem(fd, mkey))
 		return errno == ENOENT ? 0 : -errno;
 	return 1;
 }
@@ -212,6 +252,8 @@ int gatemap_pending_forget(struct gatemap *gm, const struct flow_key *key, __u64
 #define EACH_VALUE_MAX	128
 /* Entries per BPF_MAP_LOOKUP_BATCH call. */
 #define EACH_BATCH	256
+/* What a walk returns when fn stopped it (each_by_batch's 1: cannot batch). */
+#define EACH_STOPPED	2
 
 /* The walk by get_next_key and lookup: two system calls per entry. */
 static int each_by_key(int fd, const struct bpf_map_info *info,
@@ -226,7 +268,7 @@ static int each_by_key(int fd, const struct bpf_map_info *info,
 		if (bpf_map_lookup_elem(fd, cur, value))
 			continue;
 		if (fn(cur, value, ctx))
-			return 0;
+			return EACH_STOPPED;
 	}
 	return errno == ENOENT ? 0 : -errno;
 }
@@ -264,8 +306,10 @@ static int each_by_batch(int fd, const struct bpf_map_info *info,
 		memcpy(in, out, sizeof(in));
 		for (__u32 i = 0; i < n; i++)
 			if (fn(keys + (size_t)i * info->key_size,
-			       values + (size_t)i * info->value_size, ctx))
+			       values + (size_t)i * info->value_size, ctx)) {
+				ret = EACH_STOPPED;
 				goto out;
+			}
 	}
 out:
 	free(keys);
@@ -273,12 +317,12 @@ out:
 	return ret;
 }
 
-int gatemap_each(const struct gatemap *gm, enum gatemap_id id,
-		 gatemap_each_fn fn, void *ctx)
+/* One map's walk: 0 when done, EACH_STOPPED, or -errno. */
+static int each_map(int fd, gatemap_each_fn fn, void *ctx)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	int fd = gm->fd[id], ret;
+	int ret;
 
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
@@ -290,6 +334,33 @@ int gatemap_each(const struct gatemap *gm, enum gatemap_id id,
 			return ret;
 	}
 	return each_by_key(fd, &info, fn, ctx);
+}
+
+/* The walk of an IPv4 map, handing fn each key as a flow_key. */
+struct each4 {
+	gatemap_each_fn fn;
+	void *ctx;
+};
+
+static int each4_one(const void *key, const void *value, void *ctx)
+{
+	struct each4 *e = ctx;
+	struct flow_key k;
+
+	gatemap_key4_to_key(key, &k);
+	return e->fn(&k, value, e->ctx);
+}
+
+int gatemap_each(const struct gatemap *gm, enum gatemap_id id,
+		 gatemap_each_fn fn, void *ctx)
+{
+	struct each4 e = { fn, ctx };
+	int ret = each_map(gm->fd[id], fn, ctx);
+
+	if (ret == 0 && (id == GM_VERIFIED || id == GM_PENDING))
+		ret = each_map(gm->fd[id == GM_VERIFIED ? GM_VERIFIED4 : GM_PENDING4],
+			       each4_one, &e);
+	return ret == EACH_STOPPED ? 0 : ret;
 }
 
 /* The keys of the verified entries that want() picks, collected in a walk. */
@@ -367,9 +438,12 @@ int gatemap_sweep(struct gatemap *gm, bool all)
 	struct collect c = { .want = want_swept, .all = all, .now = gatemap_now_ns() };
 	int n = 0, err = collect(gm, &c);
 
-	for (size_t i = 0; i < c.n; i++)
-		if (!bpf_map_delete_elem(gm->fd[GM_VERIFIED], &c.keys[i]))
+	for (size_t i = 0; i < c.n; i++) {
+		FLOW_FD(GM_VERIFIED, &c.keys[i]);
+
+		if (!bpf_map_delete_elem(fd, mkey))
 			n++;
+	}
 	free(c.keys);
 	return err ? err : n;
 }

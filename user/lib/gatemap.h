@@ -10,6 +10,12 @@
 #include <sys/socket.h>
 #include "aopgate.h"
 
+/*
+ * The maps. A flow's entry is in GM_VERIFIED4/GM_PENDING4 when it is IPv4
+ * (struct flow_key4), in GM_VERIFIED/GM_PENDING otherwise: the functions
+ * below that take a struct flow_key pick the map, and gatemap_each() over
+ * GM_VERIFIED or GM_PENDING walks both, giving every key as a flow_key.
+ */
 enum gatemap_id {
 	GM_VERIFIED,
 	GM_PENDING,
@@ -25,6 +31,8 @@ enum gatemap_id {
 	GM_SITES,
 	GM_REASONS,
 	GM_HANDSHAKES,	/* handshake outcomes by reason id; mmapable */
+	GM_VERIFIED4,
+	GM_PENDING4,
 	GM_N_MAPS,
 };
 
@@ -47,9 +55,22 @@ void gatemap_close(struct gatemap *gm);
 int gatemap_fd(const struct gatemap *gm, enum gatemap_id id);
 
 /*
+ * gatemap_flow_fd(gm, id, key, k4, mkey): for GM_VERIFIED or GM_PENDING,
+ * the fd of the map that holds key's flow, with *mkey set to the key that
+ * map takes (key itself, or k4 filled from it).
+ */
+int gatemap_flow_fd(const struct gatemap *gm, enum gatemap_id id, const struct flow_key *key,
+		    struct flow_key4 *k4, const void **mkey);
+
+/* gatemap_key4_to_key(k4, key): the flow_key of an IPv4 flow's key. */
+void gatemap_key4_to_key(const struct flow_key4 *k4, struct flow_key *key);
+
+/*
  * gatemap_each(gm, id, fn, ctx): calls fn(key, value, ctx) for every entry
  * of a (non-per-CPU) map, stopping early when fn returns non-zero.
- * Entries deleted during the walk are skipped. Returns 0 or -errno.
+ * Entries deleted during the walk are skipped. GM_VERIFIED and GM_PENDING
+ * walk the IPv6 map, then the IPv4 one, with keys as struct flow_key.
+ * Returns 0 or -errno.
  */
 typedef int (*gatemap_each_fn)(const void *key, const void *value, void *ctx);
 int gatemap_each(const struct gatemap *gm, enum gatemap_id id,

@@ -83,7 +83,7 @@ sample() {
 		{seen: ([$c[]] | add // 0),
 		 dropped: ([$c | to_entries[] | select((.key | startswith("drop-")) or
 			.key == "syncookie-sent" or .key == "syncookie-bad") | .value] | add // 0),
-		 counters: $c, pending: .maps.pending.entries}'
+		 counters: $c, pending: (.maps.pending.entries + .maps.pending4.entries)}'
 		return ;;
 	# The driver's counters: every packet XDP saw, and those it dropped.
 	xdp-filter) sd=$(in_origin ethtool -S "$IF_S0" | awk '
