@@ -524,3 +524,45 @@ extendedKeyUsage=serverAuth")
 	assert_output --partial "event=maps result=fail"
 	assert_output --partial "attach the gate first"
 }
+
+# reload_refused FILE WHY: after FILE was broken, a SIGHUP fails naming
+# FILE and WHY, the puller still pulls under the running configuration,
+# and once FILE is restored (from FILE.good) the next reload succeeds.
+reload_refused() {
+	local gen
+	gen=$(grep -c "event=reload result=ok" "$LAB_DIR/agent.log" || true)
+	kill -HUP "$AGENT_PID"
+	agent_log_wait "event=reload result=fail error=\".*:[0-9]+: [a-z_]+ $1:? .*$2"
+	agent_log_wait "event=reload result=fail note=\"the running configuration stays\""
+	run fetch edge1
+	assert_success
+	assert_output "hello $CLIENT4"
+	cp "$1.good" "$1"
+	kill -HUP "$AGENT_PID"
+	for _ in $(seq 50); do
+		[ "$(grep -c "event=reload result=ok" "$LAB_DIR/agent.log" || true)" -gt "$gen" ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c "event=reload result=ok" "$LAB_DIR/agent.log" || true)" -gt "$gen" ]
+}
+
+@test "reload: a key that is not the certificate's, a garbage CA file or CRL keeps the running configuration" {
+	agent_conf
+	for f in server.key edge.pem; do
+		cp "$PKI/$f" "$LAB_DIR/$f"
+		cp "$PKI/$f" "$LAB_DIR/$f.good"
+	done
+	sed -i -e "0,\|^key = $PKI/server.key\$|s||key = $LAB_DIR/server.key|" \
+		-e "0,\|^client_ca = $PKI/edge.pem\$|s||client_ca = $LAB_DIR/edge.pem|" \
+		"$LAB_DIR/aopgate.conf"
+	agent_up
+	cp "$LAB_DIR/edge.crl" "$LAB_DIR/edge.crl.good"
+	run fetch edge1
+	assert_success
+	cp "$PKI/edge1.key" "$LAB_DIR/server.key"
+	reload_refused "$LAB_DIR/server.key" "key values mismatch"
+	echo "-----BEGIN CERTIFICATE-----garbage" >"$LAB_DIR/edge.pem"
+	reload_refused "$LAB_DIR/edge.pem" "holds no PEM certificate"
+	echo "not a CRL" >"$LAB_DIR/edge.crl"
+	reload_refused "$LAB_DIR/edge.crl" "holds no CRL that parses"
+}
