@@ -392,7 +392,7 @@ int main(int argc, char **argv)
 		if (now - last_sweep >= 1000000000ull) {
 			last_sweep = now;
 			if (gateio_ready())
-				gateio_sweep(false);
+				gateio_tick();
 			reader_check();
 			cur = runtime_get();
 			notify_status(cur->cfg->n_sites, conn_active());

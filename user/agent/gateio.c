@@ -142,6 +142,49 @@ void gateio_admit(const struct flow_key *key, __u32 site_id, const unsigned char
 		log_error("event=pin result=fail error=\"%s\"", strerror(-rc));
 }
 
+/*
+ * The entries of closed connections, in the order they closed, for the
+ * sweep to delete once their time is up: the pending entry of a handshake,
+ * the verified entry of a connection past its linger. The sweep deletes
+ * them one by one, without walking the maps: a walk of verified visits
+ * every bucket of both families, two million of them by default, empty or
+ * not. Bounded: past the bound a verified entry waits for the walk every
+ * GATEIO_WALK_EVERY sweeps, and a pending one is left to the gate, which
+ * stops passing it all the same.
+ */
+struct closed_pending {
+	struct flow_key key;
+	__u64 stamp, until_ns;	/* stamp: the pending entry's; 0 for verified */
+	bool verified;
+};
+
+#define GATEIO_MAX_CLOSED 65536
+
+static pthread_mutex_t closed_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct closed_pending *closed;
+static size_t n_closed, cap_closed;
+/* Set when a verified entry did not fit: the next tick walks. */
+static bool closed_lost;
+
+static void closed_add(const struct closed_pending *e)
+{
+	struct closed_pending *tmp;
+
+	pthread_mutex_lock(&closed_lock);
+	if (n_closed == cap_closed && cap_closed < GATEIO_MAX_CLOSED) {
+		tmp = realloc(closed, (cap_closed ? cap_closed * 2 : 64) * sizeof(*tmp));
+		if (tmp) {
+			closed = tmp;
+			cap_closed = cap_closed ? cap_closed * 2 : 64;
+		}
+	}
+	if (n_closed < cap_closed)
+		closed[n_closed++] = *e;
+	else if (e->verified)
+		closed_lost = true;
+	pthread_mutex_unlock(&closed_lock);
+}
+
 void gateio_linger(const struct flow_key *key, __u64 ns)
 {
 	int rc;
@@ -153,28 +196,18 @@ void gateio_linger(const struct flow_key *key, __u64 ns)
 	pthread_mutex_unlock(&flow_lock);
 	if (rc < 0 && rc != -ENOENT)
 		log_error("event=linger result=fail error=\"%s\"", strerror(-rc));
+	if (!rc) {
+		struct closed_pending e = {
+			.key = *key, .until_ns = gatemap_now_ns() + ns, .verified = true,
+		};
+
+		closed_add(&e);
+	}
 }
-
-/*
- * The pending entries of closed handshakes, oldest first, for the sweep to
- * delete once their time is up. Bounded: past the bound an entry is left
- * to the gate, which stops passing it all the same.
- */
-struct closed_pending {
-	struct flow_key key;
-	__u64 stamp, until_ns;
-};
-
-#define GATEIO_MAX_CLOSED 65536
-
-static pthread_mutex_t closed_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct closed_pending *closed;
-static size_t n_closed, cap_closed;
 
 void gateio_pending_close(const struct flow_key *key, __u64 ns)
 {
 	struct closed_pending e = { .key = *key, .until_ns = gatemap_now_ns() + ns };
-	struct closed_pending *tmp;
 	int rc;
 
 	if (!gm())
@@ -185,26 +218,19 @@ void gateio_pending_close(const struct flow_key *key, __u64 ns)
 			log_error("event=pending result=fail error=\"%s\"", strerror(-rc));
 		return;
 	}
-	pthread_mutex_lock(&closed_lock);
-	if (n_closed == cap_closed && cap_closed < GATEIO_MAX_CLOSED) {
-		tmp = realloc(closed, (cap_closed ? cap_closed * 2 : 64) * sizeof(*tmp));
-		if (tmp) {
-			closed = tmp;
-			cap_closed = cap_closed ? cap_closed * 2 : 64;
-		}
-	}
-	if (n_closed < cap_closed)
-		closed[n_closed++] = e;
-	pthread_mutex_unlock(&closed_lock);
+	closed_add(&e);
 }
 
-/* Deletes the pending entries whose time is up, outside the lock the workers take. */
-static void pending_sweep(void)
+/*
+ * Deletes the entries of closed connections whose time is up, outside the
+ * lock the workers take. Returns how many verified entries went.
+ */
+static int closed_sweep(void)
 {
 	struct closed_pending *due;
 	size_t n = 0, i;
 	__u64 now = gatemap_now_ns();
-	int rc = 0;
+	int rc = 0, gone = 0;
 
 	pthread_mutex_lock(&closed_lock);
 	while (n < n_closed && closed[n].until_ns <= now)
@@ -216,11 +242,18 @@ static void pending_sweep(void)
 		n_closed -= n;
 	}
 	pthread_mutex_unlock(&closed_lock);
-	for (i = 0; due && i < n && rc >= 0; i++)
-		rc = gatemap_pending_forget(gm(), &due[i].key, due[i].stamp);
+	for (i = 0; due && i < n && rc >= 0; i++) {
+		if (due[i].verified) {
+			rc = gatemap_verified_forget(gm(), &due[i].key);
+			gone += rc > 0;
+		} else {
+			rc = gatemap_pending_forget(gm(), &due[i].key, due[i].stamp);
+		}
+	}
 	if (rc < 0)
-		log_error("event=sweep result=fail error=\"pending: %s\"", strerror(-rc));
+		log_error("event=sweep result=fail error=\"%s\"", strerror(-rc));
 	free(due);
+	return gone;
 }
 
 /*
@@ -350,11 +383,28 @@ int gateio_sweep(bool all)
 	if (!gm())
 		return -1;
 	cfg_refresh(gm());
-	pending_sweep();
+	closed_sweep();
 	rc = gatemap_sweep(gm(), all);
 	if (rc < 0)
 		log_error("event=sweep result=fail error=\"%s\"", strerror(-rc));
 	return rc;
+}
+
+int gateio_tick(void)
+{
+	static unsigned int ticks;
+	bool lost;
+
+	if (!gm())
+		return -1;
+	pthread_mutex_lock(&closed_lock);
+	lost = closed_lost;
+	closed_lost = false;
+	pthread_mutex_unlock(&closed_lock);
+	if (lost || ++ticks % GATEIO_WALK_EVERY == 0)
+		return gateio_sweep(false);
+	cfg_refresh(gm());
+	return closed_sweep();
 }
 
 int gateio_renew(void)

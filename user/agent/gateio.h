@@ -100,6 +100,17 @@ bool gateio_budget_spent(const struct flow_key *key);
  */
 int gateio_sweep(bool all);
 
+/*
+ * gateio_tick(): the agent's sweep once a second. It deletes the entries
+ * of its closed connections whose time is up, one by one, and walks
+ * verified as gateio_sweep(false) does only every GATEIO_WALK_EVERY ticks
+ * (or when an entry did not fit in its list): a walk visits every bucket
+ * of the map, however few flows it holds. Rereads the gate's settings.
+ * The count of verified entries removed, or -1.
+ */
+int gateio_tick(void);
+#define GATEIO_WALK_EVERY 30
+
 /* The lease of an open flow until gateio_publish sets flow_lease; renewals per lease. */
 #define GATEIO_DEF_LEASE_NS (30ull * 1000000000ull)
 #define GATEIO_RENEWALS 5

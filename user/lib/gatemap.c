@@ -247,6 +247,25 @@ int gatemap_pending_forget(struct gatemap *gm, const struct flow_key *key, __u64
 	return 1;
 }
 
+static bool swept(const struct verified_flow *vf, bool all, __u64 now)
+{
+	return all || (!(vf->flags & VERIFIED_F_OPEN) && vf->expires_ns && vf->expires_ns <= now);
+}
+
+int gatemap_verified_forget(struct gatemap *gm, const struct flow_key *key)
+{
+	struct verified_flow vf;
+	FLOW_FD(GM_VERIFIED, key);
+
+	if (bpf_map_lookup_elem(fd, mkey, &vf))
+		return errno == ENOENT ? 0 : -errno;
+	if (!swept(&vf, false, gatemap_now_ns()))
+		return 0;
+	if (bpf_map_delete_elem(fd, mkey))
+		return errno == ENOENT ? 0 : -errno;
+	return 1;
+}
+
 /* Key and value buffers large enough for every map of include/aopgate.h. */
 #define EACH_KEY_MAX	64
 #define EACH_VALUE_MAX	128
@@ -429,8 +448,7 @@ int gatemap_open_flows(struct gatemap *gm, struct flow_key **keys, size_t *n)
 
 static bool want_swept(const struct verified_flow *vf, const struct collect *c)
 {
-	return c->all || (!(vf->flags & VERIFIED_F_OPEN) && vf->expires_ns &&
-			  vf->expires_ns <= c->now);
+	return swept(vf, c->all, c->now);
 }
 
 int gatemap_sweep(struct gatemap *gm, bool all)

@@ -137,6 +137,13 @@ int gatemap_pending_close(struct gatemap *gm, const struct flow_key *key, __u64 
 int gatemap_pending_forget(struct gatemap *gm, const struct flow_key *key, __u64 stamp);
 
 /*
+ * gatemap_verified_forget(gm, key): deletes the flow's verified entry if
+ * it is closed and its linger is over (a new connection on the same tuple
+ * has an open one). Returns 1 if deleted, 0 if not, or -errno.
+ */
+int gatemap_verified_forget(struct gatemap *gm, const struct flow_key *key);
+
+/*
  * gatemap_sweep(gm, all): deletes closed verified entries whose linger
  * expired (all: every entry, for an agent starting over). Open ones stay
  * for their agent to renew, even past their lease. Returns the number
