@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "certinfo.h"
 #include "conn.h"
+#include "connint.h"
 #include "gatemap.h"
 #include "log.h"
 #include "metrics.h"
@@ -26,46 +27,6 @@
 #include "relay.h"
 #include "tls.h"
 
-enum conn_state {
-	CONN_HANDSHAKE,
-	CONN_CONNECTING,	/* verified; upstream TCP connect under way */
-	CONN_UPSTREAM_TLS,	/* upstream TLS handshake under way */
-	CONN_RELAY,
-	CONN_DRAINING,		/* refused: reading until the client has our alert */
-	CONN_CLOSED,
-};
-
-/*
- * How long a refused client's socket stays open after our alert and FIN,
- * its input read and discarded: closing at once would answer the request
- * it sends right after its side of the handshake with a reset, which can
- * beat the alert and hide why it was refused (nginx's lingering close).
- */
-#define DRAIN_NS 1000000000ull
-#define DRAIN_MAX_BYTES (64 * 1024)
-
-struct conn {
-	struct conn_handle ch, uh;
-	int epfd;
-	enum conn_state state;
-	struct runtime *rt;		/* a reference, dropped at free */
-	const struct config_site *site;	/* in rt->cfg */
-	const struct config_upstream *up;	/* the site's, by ALPN */
-	SSL *ssl, *ussl;
-	struct sockaddr_storage peer, local;
-	char src[64];			/* "ip:port" for the log */
-	char conn_id[25];		/* log's conn=, PROXY v2 UNIQUE_ID */
-	struct flow_key key;
-	bool keyed, admitted;	/* admitted: in verified */
-	bool counted;			/* the handshake outcome is in the metrics */
-	bool hs_held;			/* counted in its prefix's handshakes (hslimit) */
-	struct policy_record rec;
-	struct policy_ident id;
-	struct policy_result res;
-	uint64_t t_accept, deadline, last_io;
-	struct relay relay;
-};
-
 static long conn_count;
 
 long conn_active(void)
@@ -73,7 +34,6 @@ long conn_active(void)
 	return __atomic_load_n(&conn_count, __ATOMIC_RELAXED);
 }
 
-static void conn_close(struct conn *c, enum reason r, uint64_t now);
 static void drain(struct conn *c);
 static void release(struct conn *c);
 
@@ -101,7 +61,7 @@ static void make_conn_id(char *buf, size_t len)
 }
 
 /* Edge-triggered for the whole life: relay_pump does all it can per edge. */
-static int watch(struct conn *c, struct conn_handle *h)
+int conn_watch(struct conn *c, struct conn_handle *h)
 {
 	struct epoll_event ev = {
 		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
@@ -190,7 +150,7 @@ struct conn *conn_new(int epfd, int fd, struct runtime *rt, uint64_t now)
 	c->t_accept = now;
 	c->deadline = now + rt->cfg->agent.handshake_timeout_ns;
 	relay_init(&c->relay, fd, c->ssl);
-	if (watch(c, &c->ch) < 0)
+	if (conn_watch(c, &c->ch) < 0)
 		goto err;
 	__atomic_add_fetch(&conn_count, 1, __ATOMIC_RELAXED);
 	metrics_active(1);
@@ -228,7 +188,6 @@ static void log_verify(struct conn *c, const char *result, enum reason r, uint64
 		extra ? extra : "");
 }
 
-static void upstream_start(struct conn *c, uint64_t now);
 
 /* One handshake outcome, once per connection: the metrics and the gate's handshakes map. */
 static void count_handshake(struct conn *c, enum reason r, uint64_t now)
@@ -236,71 +195,6 @@ static void count_handshake(struct conn *c, enum reason r, uint64_t now)
 	metrics_handshake(c->site ? c->site->name : NULL, r, now - c->t_accept);
 	gateio_handshake(r);
 	c->counted = true;
-}
-
-/*
- * The site's PROXY header for this connection into buf: its length, 0 when
- * the site sends none, -1 when it does not fit.
- */
-static int header_build(struct conn *c, uint8_t *buf, size_t len)
-{
-	const struct config_site *s = c->site;
-	struct proxyproto_info in = {
-		.src = (struct sockaddr *)&c->peer,
-		.dst = (struct sockaddr *)&c->local,
-		.ssl = true,
-	};
-	const unsigned char *alpn;
-	unsigned int alpn_len = 0;
-
-	if (s->proxy_protocol == CONFIG_PP_V1) {
-		return proxyproto_v1((char *)buf, len, in.src, in.dst);
-	} else if (s->proxy_protocol == CONFIG_PP_V2) {
-		SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
-		in.alpn = alpn;
-		in.alpn_len = alpn_len;
-		in.authority = tls_sni(c->ssl);
-		in.unique_id = c->conn_id;
-		in.client = PP2_CLIENT_SSL;
-		if (c->id.has_cert)
-			in.client |= SSL_session_reused(c->ssl) ? PP2_CLIENT_CERT_SESS
-								 : PP2_CLIENT_CERT_CONN;
-		/* 0 only for a presented, verified certificate (spec 2.2.5). */
-		in.verify = c->id.has_cert && c->res.reason == REASON_OK ? 0
-			    : c->res.x509_err ? (uint32_t)c->res.x509_err : 1;
-		in.version = SSL_get_version(c->ssl);
-		in.cn = c->id.cn[0] ? c->id.cn : NULL;
-		in.cipher = SSL_get_cipher_name(c->ssl);
-		in.sha256 = c->id.has_cert ? c->id.sha256 : NULL;
-		return proxyproto_v2(buf, len, &in);
-	}
-	return 0;
-}
-
-/* A plain upstream: the header goes ahead of the client's bytes. */
-static void send_header(struct conn *c)
-{
-	uint8_t buf[1024];
-	int n;
-
-	if (c->up->tls)
-		return;		/* upstream_connected sends it before TLS */
-	n = header_build(c, buf, sizeof(buf));
-	if (n < 0 || (n > 0 && relay_queue(&c->relay, buf, n) < 0))
-		log_error("event=proxy_header site=%s src=%s error=\"does not fit\"",
-			  c->site->name, c->src);
-}
-
-/* A client that negotiated h2 goes to upstream_h2 (h2 is offered only then). */
-static const struct config_upstream *upstream_for(const struct conn *c)
-{
-	const unsigned char *alpn;
-	unsigned int len = 0;
-
-	SSL_get0_alpn_selected(c->ssl, &alpn, &len);
-	if (c->site->upstream_h2.host && len == 2 && !memcmp(alpn, "h2", 2))
-		return &c->site->upstream_h2;
-	return &c->site->upstream;
 }
 
 static void handshake_done(struct conn *c, uint64_t now)
@@ -338,12 +232,12 @@ static void handshake_done(struct conn *c, uint64_t now)
 			     r != REASON_OK ? VERIFIED_F_UNVERIFIED : 0);
 		c->admitted = true;
 	}
-	c->up = upstream_for(c);
+	c->up = conn_upstream_for(c);
 	c->last_io = now;
 	c->deadline = now + a->handshake_timeout_ns;	/* for the upstream connect */
 	hs_release(c);
-	send_header(c);
-	upstream_start(c, now);
+	conn_send_header(c);
+	conn_upstream_start(c, now);
 }
 
 /*
@@ -399,156 +293,6 @@ static void handshake_step(struct conn *c, uint64_t now)
 	}
 }
 
-/* ---- upstream ---- */
-
-static void upstream_fail(struct conn *c, const char *what, uint64_t now)
-{
-	snprintf(c->res.detail, sizeof(c->res.detail), "%.150s", what);
-	conn_close(c, REASON_UPSTREAM_ERROR, now);
-}
-
-static void pump(struct conn *c, uint64_t now);
-
-static void upstream_start(struct conn *c, uint64_t now)
-{
-	const struct config_addr *ua = &c->up->addr;
-	int one = 1;
-	int fd = socket(ua->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0) {
-		upstream_fail(c, strerror(errno), now);
-		return;
-	}
-	c->uh.fd = fd;
-	c->relay.u.fd = fd;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)&ua->ss, ua->len) < 0 && errno != EINPROGRESS) {
-		upstream_fail(c, strerror(errno), now);
-		return;
-	}
-	c->state = CONN_CONNECTING;
-	if (watch(c, &c->uh) < 0) {
-		upstream_fail(c, strerror(errno), now);
-		return;
-	}
-	pump(c, now);	/* client bytes already decrypted may be buffered now */
-}
-
-static void upstream_tls_step(struct conn *c, uint64_t now)
-{
-	char errs[200], what[240];
-	int rc;
-
-	ERR_clear_error();
-	rc = SSL_do_handshake(c->ussl);
-	if (rc == 1) {
-		c->relay.u.ssl = c->ussl;
-		c->relay.u_ready = true;
-		c->state = CONN_RELAY;
-		c->deadline = 0;
-		pump(c, now);
-		return;
-	}
-	rc = SSL_get_error(c->ussl, rc);
-	if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE)
-		return;
-	log_ssl_errors(errs, sizeof(errs));
-	snprintf(what, sizeof(what), "upstream TLS: %s", errs[0] ? errs : "handshake failed");
-	upstream_fail(c, what, now);
-}
-
-/*
- * A tls:// upstream: the header goes in clear before the ClientHello, where
- * nginx (listen ... ssl proxy_protocol), HAProxy (accept-proxy ssl) and
- * Apache (RemoteIPProxyProtocol) read it. Returns 0, or -1 with the
- * connection closed.
- */
-static int send_header_clear(struct conn *c, uint64_t now)
-{
-	uint8_t buf[1024];
-	int n = header_build(c, buf, sizeof(buf));
-	ssize_t w;
-
-	if (n == 0)
-		return 0;
-	if (n < 0) {
-		upstream_fail(c, "PROXY header does not fit", now);
-		return -1;
-	}
-	/*
-	 * A just-connected socket's send buffer takes the whole header at once;
-	 * a short write would leave half a header in front of the ClientHello,
-	 * which the origin reads as garbage, so it fails rather than retries.
-	 */
-	w = send(c->uh.fd, buf, n, MSG_NOSIGNAL);
-	if (w != n) {
-		upstream_fail(c, w < 0 ? strerror(errno) : "PROXY header: short write", now);
-		return -1;
-	}
-	c->relay.in += n;
-	metrics_bytes(n, 0);
-	return 0;
-}
-
-static void upstream_connected(struct conn *c, uint64_t now)
-{
-	int err = 0;
-	socklen_t l = sizeof(err);
-
-	if (getsockopt(c->uh.fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
-		err = errno;
-	if (err == EINPROGRESS || err == EALREADY)
-		return;
-	if (err) {
-		upstream_fail(c, strerror(err), now);
-		return;
-	}
-	if (c->up->tls) {
-		if (send_header_clear(c, now) < 0)
-			return;
-		c->ussl = tls_upstream_new(c->rt->tls, c->site->id, c->up, c->uh.fd);
-		if (!c->ussl) {
-			upstream_fail(c, "cannot create the upstream TLS session", now);
-			return;
-		}
-		c->state = CONN_UPSTREAM_TLS;
-		upstream_tls_step(c, now);
-		return;
-	}
-	c->relay.u_ready = true;
-	c->state = CONN_RELAY;
-	c->deadline = 0;
-	pump(c, now);
-}
-
-/* ---- relay ---- */
-
-static void pump(struct conn *c, uint64_t now)
-{
-	uint64_t in = c->relay.in, out = c->relay.out;
-	enum relay_status st = relay_pump(&c->relay);
-
-	if (c->relay.in != in || c->relay.out != out) {
-		metrics_bytes(c->relay.in - in, c->relay.out - out);
-		c->last_io = now;
-	}
-	switch (st) {
-	case RELAY_AGAIN:
-		return;
-	case RELAY_DONE:
-		conn_close(c, REASON_DONE, now);
-		return;
-	case RELAY_ERR_CLIENT:
-		snprintf(c->res.detail, sizeof(c->res.detail), "%s",
-			 c->relay.c.err > 0 ? strerror(c->relay.c.err) : "TLS error");
-		conn_close(c, REASON_CLIENT_RESET, now);
-		return;
-	case RELAY_ERR_UPSTREAM:
-		upstream_fail(c, c->relay.u.err > 0 ? strerror(c->relay.u.err) : "TLS error", now);
-		return;
-	}
-}
-
 void conn_event(struct conn *c, enum conn_kind kind, uint32_t events, uint64_t now)
 {
 	switch (c->state) {
@@ -558,18 +302,18 @@ void conn_event(struct conn *c, enum conn_kind kind, uint32_t events, uint64_t n
 		return;
 	case CONN_CONNECTING:
 		if (kind == CONN_K_UPSTREAM)
-			upstream_connected(c, now);
+			conn_upstream_connected(c, now);
 		else
-			pump(c, now);
+			conn_pump(c, now);
 		return;
 	case CONN_UPSTREAM_TLS:
 		if (kind == CONN_K_UPSTREAM)
-			upstream_tls_step(c, now);
+			conn_upstream_tls_step(c, now);
 		else
-			pump(c, now);
+			conn_pump(c, now);
 		return;
 	case CONN_RELAY:
-		pump(c, now);
+		conn_pump(c, now);
 		/* An error edge nothing else would notice (the end is idle). */
 		if (c->state == CONN_RELAY && (events & EPOLLERR)) {
 			int err = 0;
@@ -612,7 +356,7 @@ void conn_tick(struct conn *c, uint64_t now, uint64_t drain_deadline)
 		conn_close(c, REASON_HANDSHAKE_TIMEOUT, now);
 	} else if ((c->state == CONN_CONNECTING || c->state == CONN_UPSTREAM_TLS) &&
 		   now >= c->deadline) {
-		upstream_fail(c, "upstream did not answer in time", now);
+		conn_upstream_fail(c, "upstream did not answer in time", now);
 	} else if (c->state == CONN_RELAY && a->idle_timeout_ns &&
 		   now - c->last_io >= a->idle_timeout_ns) {
 		conn_close(c, REASON_IDLE_TIMEOUT, now);
@@ -692,7 +436,7 @@ static void judge_failure(struct conn *c, enum reason r, char *extra, size_t len
 	}
 }
 
-static void conn_close(struct conn *c, enum reason r, uint64_t now)
+void conn_close(struct conn *c, enum reason r, uint64_t now)
 {
 	const struct config_agent *a = &c->rt->cfg->agent;
 	char extra[96] = "", det[200];
