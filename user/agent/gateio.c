@@ -257,14 +257,23 @@ static int closed_sweep(void)
 }
 
 /*
- * The settings as they are now: a failure is rare and must be judged by
- * what the operator just set (`aopgate set allowlist on`), so its paths
- * read them afresh; the path of every success uses the copy.
+ * The settings as they are now: a failure must be judged by what the
+ * operator just set (`aopgate set allowlist on`), so its paths read them
+ * afresh, at most once a millisecond: the three questions a refused
+ * handshake asks (standing, allowlist, penalty) share one read. The path
+ * of every success uses the copy.
  */
+#define CFG_FRESH_NS	1000000ull
+
 static struct gate_cfg cfg_now(void)
 {
-	if (gm())
+	static __u64 read_ns;
+	__u64 now = gatemap_now_ns();
+
+	if (gm() && now - __atomic_load_n(&read_ns, __ATOMIC_RELAXED) >= CFG_FRESH_NS) {
 		cfg_refresh(gm());
+		__atomic_store_n(&read_ns, now, __ATOMIC_RELAXED);
+	}
 	return cfg();
 }
 

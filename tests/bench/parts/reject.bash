@@ -93,11 +93,12 @@ reject_table() {
 		 ["aopgated", "first", "aopgated: first attempts from a source (TLS refused; the third penalizes)"],
 		 ["aopgated", "penalized", "aopgated: later attempts (SYN dropped by the gate in XDP)"]) as [$o, $a, $name] |
 		[$runs[] | select(.origin == $o and .attempt == $a)] as $x |
+		($nginx / ($x | map(per) | median)) as $q |
 		"| \($name) | \($o) | \($x | map(.attempts) | add) " +
 		"| \($x | seen) " +
 		"| \($x | map(per) | spread(if ($x | map(per) | median) < 10 then 2 else 0 end)) " +
 		"| \($x | map(.napi_ns / 1000 / ([.attempts, 1] | max)) | median | r(1)) " +
-		"| \($nginx / ($x | map(per) | median) | r(0))x |"' "$BT/result.json"
+		"| \($q | if . < 10 then r(2) else r(0) end)x |"' "$BT/result.json"
 	echo
 	jq -r '([.runs[] | select(.origin == "nginx")] | map({(.round | tostring): (.origin_ns / .attempts)}) | add) as $n |
 		([.runs[] | select(.attempt == "first") | .origin_ns / .attempts / $n[.round | tostring]] |
