@@ -409,8 +409,10 @@ static __always_inline __u32 gate_tcp(struct pkt *p, const struct gate_cfg *cfg,
 		return CNT_DROP_PENALTY;
 	if (outside_allowlist(p, cfg))
 		return CNT_DROP_NOT_ALLOWED;
-	if (p->simple && sc_active(cfg, clock_ns(&now)))
+	if (p->simple && sc_active(cfg, clock_ns(&now))) {
+		p->now = now;
 		return CNT_SYNCOOKIE_SENT;
+	}
 	st = bpf_map_lookup_elem(&standing, &src);
 	if (!syn_token(p, cfg, clock_ns(&now), st && st->until_ns > now))
 		return CNT_DROP_RATELIMIT;
@@ -522,7 +524,7 @@ int gate_xdp(struct xdp_md *ctx)
 	int act = gate(data, data_end, data_end - data, &p);
 
 	if (act == GATE_TX)
-		return sc_reply_xdp(ctx, &p.key, p.l3off, p.ipv4);
+		return sc_reply_xdp(ctx, &p.key, p.l3off, p.ipv4, p.now);
 	if (act == GATE_PASS && p.cookie_ok)
 		return cookie_mark_xdp(ctx, p.cookie_opts);
 	return act == GATE_PASS ? XDP_PASS : XDP_DROP;
@@ -549,7 +551,7 @@ int gate_tc(struct __sk_buff *skb)
 	if (act == GATE_PASS)
 		return p.cookie_ok ? cookie_assign(skb, &p) : TC_PASS;
 	if (act == GATE_TX)
-		return sc_reply_tc(skb, &p.key, p.l3off, p.ipv4);
+		return sc_reply_tc(skb, &p.key, p.l3off, p.ipv4, p.now);
 	return TC_DROP;
 }
 

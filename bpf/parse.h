@@ -57,6 +57,7 @@ struct pkt {
 	__u8 frag_first;	/* IPv6: a first fragment (offset 0, M set) */
 	struct tcphdr *th;	/* TCP only */
 	void *data_end;
+	__u64 now;		/* a SYN answered with a cookie: the clock it read */
 };
 
 static __always_inline int proto_has_ports(__u8 proto)

@@ -64,7 +64,7 @@ int warm_gate(struct xdp_md *ctx)
 	data_end = (void *)(long)ctx->data_end;
 	act = gate(data, data_end, data_end - data, &p);
 	if (act == GATE_TX)
-		return sc_reply_xdp(ctx, &p.key, p.l3off, p.ipv4);
+		return sc_reply_xdp(ctx, &p.key, p.l3off, p.ipv4, p.now);
 	if (act == GATE_PASS && p.cookie_ok)
 		return cookie_mark_xdp(ctx, p.cookie_opts);
 	return act == GATE_PASS ? XDP_PASS : XDP_DROP;

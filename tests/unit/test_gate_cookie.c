@@ -171,6 +171,59 @@ static __u32 syn_answered(const struct variant *v)
 	return good ? rd32(th + 4) : 0;
 }
 
+/*
+ * A Linux SYN (its options read in place), one without options (hping3's),
+ * whose frame the SYN-ACK grows, and one whose options are walked one by
+ * one (Linux's, then 20 NOPs), whose frame it cuts. Each SYN-ACK is the
+ * same 40-byte header and echoes what the SYN offered: MSS (or the RFC's
+ * default), SACK, the timestamp and window scaling, whose shift the cookie
+ * keeps.
+ */
+static void syn_shapes(const struct variant *v)
+{
+	static const struct { uint8_t opt_len; const char *what; } shapes[] = {
+		{ 0, "a SYN without options" },
+		{ 20, "a Linux SYN" },
+		{ 40, "a SYN with 40 bytes of options" },
+	};
+	__u32 want_rc = v->ep == LAB_XDP ? XDP_TX_RC : TC_REDIRECT_RC;
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		struct fspec s = tcp(v, 40001, GATE_PORT, FR_SYN);
+		uint8_t f[FRAME_MAX], out[FRAME_MAX];
+		int offered = shapes[i].opt_len > 0, good;
+		unsigned int mss;
+		const uint8_t *ip, *th;
+		__u32 rc, olen;
+		size_t len;
+
+		s.tcp_opt_len = shapes[i].opt_len;
+		len = frame_build(&s, f);
+		cookies_on();
+		if (run_out(v, f, len, out, &olen, &rc))
+			bail("test run");
+		ip = out + l3off(v);
+		th = out + l4off(v);
+		mss = th[22] << 8 | th[23];
+		good = rc == want_rc && olen == l4off(v) + 40 && th[13] == (FR_SYN | FR_ACK) &&
+		       (th[12] >> 4) == 10 && rd32(th + 8) == ISN + 1 && tcp_csum_ok(v, out, olen) &&
+		       th[20] == 2 && th[21] == 4 &&
+		       mss == (offered ? (v->ipv6 ? 1440 : 1460) : (v->ipv6 ? 1220 : 536)) &&
+		       (th[24] == 4) == offered && (th[26] == 8) == offered &&
+		       (th[37] == 3 && th[39] == 7) == offered &&
+		       (!offered || rd32(th + 32) == 0x1234) &&
+		       /* The cookie keeps the client's: SACK, and its shift or 15. */
+		       (rd32(th + 4) & 0x1f) == (offered ? 0x10 | 7 : 15);
+		if (v->ipv6)
+			good = good && (ip[4] << 8 | ip[5]) == 40;
+		else
+			good = good && (ip[2] << 8 | ip[3]) == 60 && fr_csum(ip, 20) == 0;
+		point(good, "%s: %s (%zu bytes) gets a well-formed SYN-ACK that echoes its "
+		      "options (rc %u, len %u, mss %u)", v->name, shapes[i].what, len, rc, olen,
+		      mss);
+	}
+}
+
 /* The ACK of our SYN-ACK with ack = cookie + 1; its verdict id is want. */
 static void cookie_ack(const struct variant *v, __u32 cookie, __u32 want, const char *what)
 {
@@ -300,6 +353,7 @@ int main(void)
 			for (int vlans = 0; vlans < 3; vlans++) {
 				variant_init(&v, ep, ipv6, vlans);
 				cookie_paths(&v);
+				syn_shapes(&v);
 				before_cookies(&v);
 				if (ep == LAB_XDP)
 					xdp_marks(&v);
