@@ -341,7 +341,7 @@ static __always_inline __u32 cookie_ack(struct pkt *p, const struct gate_cfg *cf
 {
 	struct pending_flow np = { .first_seen_ns = now, .packets = 1, .bytes = len };
 	struct standing *st;
-	int opts = sc_check(&p->key, p->th, p->data_end, cfg, now);
+	int opts = sc_check(&p->key, p->ipv4, p->th, p->data_end, cfg, now);
 
 	if (opts < 0)
 		return CNT_DROP_SYNCOOKIE;

@@ -28,14 +28,14 @@ static const __u64 key[2] = { 0x0123456789abcdefull, 0xfedcba9876543210ull };
 		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
 	} while (0)
 
-/* SipHash-2-4 of 48 bytes, as sc_siphash(). */
-static __u64 siphash48(const __u64 m[6])
+/* SipHash-2-4 of n 64-bit words, as sc_siphash(). */
+static __u64 siphash_words(const __u64 *m, int n)
 {
 	__u64 v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
 	__u64 v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
-	__u64 b = 48ull << 56;
+	__u64 b = (__u64)(n * 8) << 56;
 
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < n; i++) {
 		v3 ^= m[i];
 		ROUND;
 		ROUND;
@@ -53,15 +53,25 @@ static __u64 siphash48(const __u64 m[6])
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-/* The cookie of flow k's SYN with ISN isn in the 64 s slot, as sc_cookie(). */
-static __u32 cookie_for(const struct flow_key *k, __u32 isn, __u64 slot, __u32 opts)
+/*
+ * The cookie of flow k's SYN with ISN isn in the 64 s slot, as sc_cookie():
+ * an IPv4 flow hashes its 4-byte addresses (3 words), IPv6 its 16-byte
+ * ones (6 words).
+ */
+static __u32 cookie_for(const struct flow_key *k, int ipv4, __u32 isn, __u64 slot,
+			__u32 opts)
 {
-	__u64 m[6];
+	__u64 m[6], *t = ipv4 ? &m[1] : &m[4];
 
-	memcpy(m, k->saddr, 32);
-	m[4] = (__u64)ntohs(k->sport) | (__u64)ntohs(k->dport) << 16 | (__u64)isn << 32;
-	m[5] = (slot & 0xffffffffull) | (__u64)opts << 32;
-	return ((__u32)siphash48(m) >> 9) << 9 | (slot & 3) << 7 | opts;
+	if (ipv4) {
+		memcpy(m, &k->saddr[12], 4);
+		memcpy((uint8_t *)m + 4, &k->daddr[12], 4);
+	} else {
+		memcpy(m, k->saddr, 32);
+	}
+	t[0] = (__u64)ntohs(k->sport) | (__u64)ntohs(k->dport) << 16 | (__u64)isn << 32;
+	t[1] = (slot & 0xffffffffull) | (__u64)opts << 32;
+	return ((__u32)siphash_words(m, ipv4 ? 3 : 6) >> 9) << 9 | (slot & 3) << 7 | opts;
 }
 
 static __u64 slot_now(void)
@@ -251,14 +261,14 @@ static void cookie_paths(const struct variant *v)
 	__u32 c = syn_answered(v), opts = c & 0x7f;
 	__u64 slot = slot_now();
 
-	point(c && c == cookie_for(&k, ISN, slot, opts),
+	point(c && c == cookie_for(&k, !v->ipv6, ISN, slot, opts),
 	      "%s: the cookie is SipHash of the flow, ISN, slot and options", v->name);
 	cookie_ack(v, c ^ 0x200, CNT_DROP_SYNCOOKIE, "an ACK with a wrong cookie is syncookie-bad");
-	cookie_ack(v, cookie_for(&k, ISN, slot - 2, opts), CNT_DROP_SYNCOOKIE,
+	cookie_ack(v, cookie_for(&k, !v->ipv6, ISN, slot - 2, opts), CNT_DROP_SYNCOOKIE,
 		   "an ACK with a cookie two slots old is syncookie-bad");
 	cookie_ack(v, c, CNT_SYNCOOKIE_OK, "the ACK of the cookie makes the pending entry");
 	cookies_on();
-	cookie_ack(v, cookie_for(&k, ISN, slot - 1, opts), CNT_SYNCOOKIE_OK,
+	cookie_ack(v, cookie_for(&k, !v->ipv6, ISN, slot - 1, opts), CNT_SYNCOOKIE_OK,
 		   "a cookie from the last slot is still good");
 }
 
