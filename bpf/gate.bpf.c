@@ -215,6 +215,14 @@ static __always_inline int syn_token(const struct pkt *p, const struct gate_cfg 
 	return 1;
 }
 
+/* The top bits of a 64-bit half of an address (bits 0..64), host order. */
+static __always_inline __u64 prefix_mask64(__u32 bits)
+{
+	if (bits >= 64)
+		return ~0ull;
+	return bits ? ~0ull << (64 - bits) : 0;
+}
+
 /*
  * The source's prefix that penalties and standing are kept for: its
  * penalty_prefix4 or penalty_prefix6 bits, the rest zero. A source
@@ -224,19 +232,17 @@ static __always_inline void src_prefix(const struct pkt *p, const struct gate_cf
 				       struct src_key *k)
 {
 	__u32 bits = p->ipv4 ? 96 + cfg->penalty_prefix4 : cfg->penalty_prefix6;
+	__u64 hi, lo;
 
 	if (bits > 128 || (p->ipv4 && bits == 96) || bits == 0)
 		bits = 128;	/* unset: the whole address */
-	for (int i = 0; i < 16; i++) {
-		__u32 lo = i * 8;
-		__u8 b = p->key.saddr[i];
-
-		if (bits <= lo)
-			b = 0;
-		else if (bits < lo + 8)
-			b &= (__u8)(0xff << (lo + 8 - bits));
-		k->addr[i] = b;
-	}
+	__builtin_memcpy(&hi, p->key.saddr, 8);
+	__builtin_memcpy(&lo, p->key.saddr + 8, 8);
+	/* Masked as two big-endian words: one swap each way, no byte loop. */
+	hi = bpf_cpu_to_be64(bpf_be64_to_cpu(hi) & prefix_mask64(bits));
+	lo = bpf_cpu_to_be64(bpf_be64_to_cpu(lo) & prefix_mask64(bits > 64 ? bits - 64 : 0));
+	__builtin_memcpy(k->addr, &hi, 8);
+	__builtin_memcpy(k->addr + 8, &lo, 8);
 }
 
 /* The clock, read once per packet and only on paths that need it. */

@@ -10,6 +10,7 @@
  * refuse. Each behaviour is checked in one of the two, not both.
  */
 #include "gatecheck.h"
+#include "gatemap.h"
 
 /* The syn_rl key of a source: /32 for IPv4, /64 for IPv6. */
 static struct src_key bucket_key(const uint8_t src[16], int ipv6)
@@ -551,6 +552,46 @@ static void puller_safety(const struct variant *v)
 }
 
 /* The BACKEND port is never reachable from the NIC. */
+/*
+ * A penalty's prefix off the byte boundary: the gate keys the source as the
+ * agent does when it writes the penalty (gatemap_src_prefix), so the
+ * penalty covers the prefix's last bit and nothing past it.
+ */
+static void penalty_prefix(const struct variant *v)
+{
+	static const __u32 bits4[] = { 1, 17, 20, 31 };
+	static const __u32 bits6[] = { 1, 48, 63, 64, 65, 100, 127 };
+	const __u32 *bits = v->ipv6 ? bits6 : bits4;
+	size_t n = v->ipv6 ? sizeof(bits6) / sizeof(*bits6) : sizeof(bits4) / sizeof(*bits4);
+	int good = 1;
+
+	for (size_t i = 0; good && i < n; i++) {
+		struct gate_cfg c = lab_cfg_default();
+		struct fspec s = tcp(v, 41000, GATE_PORT, FR_SYN);
+		__u32 first = (v->ipv6 ? 0 : 96) + bits[i];	/* first bit past the prefix */
+		struct src_key pk;
+
+		c.penalty_prefix4 = v->ipv6 ? c.penalty_prefix4 : bits[i];
+		c.penalty_prefix6 = v->ipv6 ? bits[i] : c.penalty_prefix6;
+		fresh(&c);
+		gatemap_src_prefix(&c, s.src, &pk);
+		must(lab_penalize(&lab, pk.addr, lab_now() + 60 * SEC_NS), "seeding penalty");
+		/* Every bit past the prefix set: still the penalized prefix. */
+		for (__u32 b = first; b < 128; b++)
+			s.src[b / 8] |= 0x80 >> (b % 8);
+		good = check(v->ep, &s, CNT_DROP_PENALTY);
+		/* The prefix's last bit flipped: another prefix. */
+		s.src[(first - 1) / 8] ^= 0x80 >> ((first - 1) % 8);
+		s.sport++;
+		good = good && check(v->ep, &s, CNT_PASS_SYN);
+		if (!good)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why), " (prefix /%u)",
+				 bits[i]);
+	}
+	point(good, "%s: a penalty on a prefix off the byte boundary covers its bits and no more",
+	      v->name);
+}
+
 static void backend(const struct variant *v)
 {
 	struct fspec s = tcp(v, 40000, BACKEND_PORT, FR_SYN);
@@ -591,6 +632,7 @@ int main(void)
 			expiry(&v);
 			allowlist(&v);
 			puller_safety(&v);
+			penalty_prefix(&v);
 			backend(&v);
 		}
 	}
