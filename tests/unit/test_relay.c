@@ -2,8 +2,9 @@
 /*
  * The byte relay over plain socketpairs: bytes arrive in order after the
  * queued header, a full buffer stops reading (backpressure), an EOF
- * becomes a half-close only after its buffer drained, and a reset is
- * reported against the end that failed.
+ * becomes a half-close only after its buffer drained, a reset is
+ * reported against the end that failed, and an end whose socket said "not
+ * now" waits for its next epoll edge (relay_edge), as the worker calls it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,13 @@ static void teardown(void)
 	close(u[1]);
 }
 
+/* What the worker does on an epoll edge of fd. */
+static enum relay_status edge(int fd)
+{
+	relay_edge(&r, fd);
+	return relay_pump(&r);
+}
+
 static ssize_t drain(int fd, char *buf, size_t cap)
 {
 	ssize_t n, total = 0;
@@ -65,12 +73,12 @@ static void test_order(void)
 	ok(relay_pump(&r) == RELAY_AGAIN && r.cu.len == 9,
 	   "before the upstream is ready, client bytes wait behind the header");
 	r.u_ready = true;
-	relay_pump(&r);
+	edge(u[1]);
 	n = drain(u[0], buf, sizeof(buf));
 	ok(n == 9 && !memcmp(buf, "HDR:hello", 9), "the upstream gets the header, then the bytes");
 	ok(r.in == 9, "bytes delivered to the upstream are counted");
 	n = write(u[0], "world", 5);
-	relay_pump(&r);
+	edge(u[1]);
 	n = drain(c[0], buf, sizeof(buf));
 	ok(n == 5 && !memcmp(buf, "world", 5) && r.out == 5, "and back to the client");
 	ok(relay_queue(&r, "late", 4) == 0, "queueing into a drained buffer is fine");
@@ -90,7 +98,7 @@ static void test_backpressure(void)
 		n = write(c[0], big, sizeof(big));
 		if (n > 0)
 			sent += n;
-		relay_pump(&r);
+		edge(c[1]);
 	}
 	ok(r.cu.len == RELAY_BUF || r.cu.off + r.cu.len == RELAY_BUF,
 	   "with a stuck upstream the buffer fills to its bound and no further");
@@ -99,7 +107,7 @@ static void test_backpressure(void)
 	got = 0;
 	for (int i = 0; i < 10000 && got < sent; i++) {
 		got += drain(u[0], buf, sizeof(buf));
-		relay_pump(&r);
+		edge(u[1]);
 	}
 	ok(got == sent, "once the upstream reads, every byte arrives (%zd of %zd)", got, sent);
 	teardown();
@@ -119,11 +127,11 @@ static void test_half_close(void)
 	n = drain(u[0], buf, sizeof(buf));
 	ok(n == 10 && read(u[0], buf, 1) == 0, "the upstream reads the bytes, then EOF");
 	n = write(u[0], "reply after EOF", 15);
-	relay_pump(&r);
+	edge(u[1]);
 	n = drain(c[0], buf, sizeof(buf));
 	ok(n == 15, "the other direction still flows after the half-close");
 	shutdown(u[0], SHUT_WR);
-	ok(relay_pump(&r) == RELAY_DONE, "both EOFs passed on: done");
+	ok(edge(u[1]) == RELAY_DONE, "both EOFs passed on: done");
 	teardown();
 }
 
@@ -138,11 +146,50 @@ static void test_reset(void)
 	teardown();
 }
 
+/*
+ * A read that found nothing is not tried again before the end's next
+ * edge, and a write that could not go is not either: each retry would be
+ * a system call failing the same way, once per pump, on the busy relay.
+ */
+static void test_wait_for_edge(void)
+{
+	static char big[64 * 1024];
+	char buf[64];
+	uint64_t in;
+	ssize_t n;
+
+	setup();
+	r.u_ready = true;
+	relay_pump(&r);
+	ok(r.c.rd_wait && r.u.rd_wait, "ends found empty wait for their edge");
+	n = write(c[0], "ping", 4);
+	relay_pump(&r);
+	ok(r.cu.len == 0 && r.in == 0, "bytes that came without an edge yet are not read");
+	edge(c[1]);
+	n = drain(u[0], buf, sizeof(buf));
+	ok(n == 4 && r.in == 4, "the client's edge lets them through");
+	/* Fill the upstream's socket until a write cannot go. */
+	memset(big, 'y', sizeof(big));
+	for (int i = 0; i < 64 && !r.u.wr_wait; i++) {
+		n = write(c[0], big, sizeof(big));
+		edge(c[1]);
+	}
+	ok(r.u.wr_wait && r.cu.len > 0, "a write the upstream's socket refused waits for its edge");
+	n = drain(u[0], big, sizeof(big));
+	in = r.in;
+	relay_pump(&r);
+	ok(r.in == in, "room alone does not retry it (the edge will say so)");
+	edge(u[1]);
+	ok(r.in > in, "the upstream's edge retries it");
+	teardown();
+}
+
 int main(void)
 {
 	test_order();
 	test_backpressure();
 	test_half_close();
 	test_reset();
+	test_wait_for_edge();
 	return tap_done();
 }

@@ -295,6 +295,9 @@ static void handshake_step(struct conn *c, uint64_t now)
 
 void conn_event(struct conn *c, enum conn_kind kind, uint32_t events, uint64_t now)
 {
+	int fd = kind == CONN_K_CLIENT ? c->ch.fd : c->uh.fd;
+
+	relay_edge(&c->relay, fd);
 	switch (c->state) {
 	case CONN_HANDSHAKE:
 		if (kind == CONN_K_CLIENT)
@@ -319,8 +322,7 @@ void conn_event(struct conn *c, enum conn_kind kind, uint32_t events, uint64_t n
 			int err = 0;
 			socklen_t l = sizeof(err);
 
-			getsockopt(kind == CONN_K_CLIENT ? c->ch.fd : c->uh.fd, SOL_SOCKET,
-				   SO_ERROR, &err, &l);
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
 			snprintf(c->res.detail, sizeof(c->res.detail), "%s",
 				 strerror(err ? err : ECONNRESET));
 			conn_close(c, kind == CONN_K_CLIENT ? REASON_CLIENT_RESET

@@ -28,6 +28,14 @@ int relay_queue(struct relay *r, const void *data, size_t n)
 	return 0;
 }
 
+void relay_edge(struct relay *r, int fd)
+{
+	struct relay_end *e = fd == r->c.fd ? &r->c : fd == r->u.fd ? &r->u : NULL;
+
+	if (e)
+		e->rd_wait = e->wr_wait = false;
+}
+
 enum { IO_AGAIN = -1, IO_ERR = -2, DST_ERR = -3 };
 
 /* Maps an SSL result: wait (the edge will come), EOF, or a failure. */
@@ -66,9 +74,13 @@ static ssize_t end_read(struct relay_end *e, void *buf, size_t n)
 	if (e->ssl) {
 		ERR_clear_error();
 		rc = SSL_read(e->ssl, buf, n);
-		return rc > 0 ? rc : ssl_result(e, rc);
+		rc = rc > 0 ? rc : ssl_result(e, rc);
+	} else {
+		rc = sock_result(e, recv(e->fd, buf, n, 0));
 	}
-	return sock_result(e, recv(e->fd, buf, n, 0));
+	/* SSL_read says "not now" only once its socket did (read-ahead or not). */
+	e->rd_wait = rc == IO_AGAIN;
+	return rc;
 }
 
 static ssize_t end_write(struct relay_end *e, const void *buf, size_t n)
@@ -78,12 +90,16 @@ static ssize_t end_write(struct relay_end *e, const void *buf, size_t n)
 	if (e->ssl) {
 		ERR_clear_error();
 		rc = SSL_write(e->ssl, buf, n);
-		if (rc > 0)
-			return rc;
-		rc = ssl_result(e, rc);
-		return rc == 0 ? IO_ERR : rc;	/* close_notify while writing */
+		if (rc <= 0) {
+			rc = ssl_result(e, rc);
+			if (rc == 0)
+				rc = IO_ERR;	/* close_notify while writing */
+		}
+	} else {
+		rc = sock_result(e, send(e->fd, buf, n, MSG_NOSIGNAL));
 	}
-	return sock_result(e, send(e->fd, buf, n, MSG_NOSIGNAL));
+	e->wr_wait = rc == IO_AGAIN;
+	return rc;
 }
 
 /*
@@ -125,7 +141,7 @@ static int move(struct relay_end *src, struct relay_buf *b, struct relay_end *ds
 		memmove(b->data, b->data + b->off, b->len);
 		b->off = 0;
 	}
-	if (!src->rd_eof && b->off + b->len < sizeof(b->data)) {
+	if (!src->rd_eof && !src->rd_wait && b->off + b->len < sizeof(b->data)) {
 		n = end_read(src, b->data + b->off + b->len, sizeof(b->data) - b->off - b->len);
 		if (n > 0) {
 			b->len += n;
@@ -139,7 +155,7 @@ static int move(struct relay_end *src, struct relay_buf *b, struct relay_end *ds
 	}
 	if (!dst_ready)
 		return progress;
-	if (b->len) {
+	if (b->len && !dst->wr_wait) {
 		n = end_write(dst, b->data + b->off, b->len);
 		if (n > 0) {
 			b->off += n;
@@ -153,7 +169,7 @@ static int move(struct relay_end *src, struct relay_buf *b, struct relay_end *ds
 	if (b->len == 0) {
 		b->off = 0;
 		if (src->rd_eof && !dst->wr_shut) {
-				if (end_shutdown(dst) == 0)
+			if (end_shutdown(dst) == 0)
 				progress = 1;
 		}
 	}

@@ -23,6 +23,12 @@ struct relay_end {
 	bool rd_eof;		/* no more bytes will come from this end */
 	bool wr_shut;		/* we sent our EOF to this end */
 	int err;		/* errno of a failed op, or -1 for a TLS error */
+	/*
+	 * The socket said "not now" to a read (rd_wait) or a write (wr_wait):
+	 * trying again before its next epoll edge would be a system call that
+	 * fails the same way (relay_edge clears both).
+	 */
+	bool rd_wait, wr_wait;
 };
 
 struct relay_buf {
@@ -53,6 +59,13 @@ void relay_init(struct relay *r, int cfd, SSL *cssl);
  * does not fit.
  */
 int relay_queue(struct relay *r, const void *data, size_t n);
+
+/*
+ * relay_edge(r, fd): an epoll edge on fd (either end's socket). Call it for
+ * every edge, before relay_pump: an end that said "not now" is tried
+ * again only after an edge of its own.
+ */
+void relay_edge(struct relay *r, int fd);
 
 /*
  * relay_pump(r): moves bytes both ways until nothing more can move now.
