@@ -169,6 +169,16 @@ enum gate_action {
 	GATE_TX = 2,		/* answer the SYN with a cookie SYN-ACK (sc_reply_*) */
 };
 
+static __always_inline int v4mapped(const __u8 *a)
+{
+	__u64 hi;
+	__u32 mid;
+
+	__builtin_memcpy(&hi, a, 8);
+	__builtin_memcpy(&mid, a + 8, 4);
+	return hi == 0 && mid == bpf_htonl(0xffff);
+}
+
 static __always_inline __u32 port_role(__be16 port)
 {
 	__u32 idx = bpf_ntohs(port);
@@ -479,6 +489,14 @@ static __always_inline __u32 verdict(void *data, void *data_end, __u32 len,
 	 */
 	if (p->frag_first && !(cfg->flags & GATE_F_FRAG_PASS))
 		return CNT_DROP_FRAGMENT;
+	/*
+	 * IPv6 from an IPv4-mapped source (::ffff:0:0/96, RFC 4291 2.5.5.2):
+	 * Linux refuses a connection from one (tcp_v6_conn_request), and the
+	 * agent reads such an address as IPv4. A cookie ACK would bypass the
+	 * kernel's check, so the gate makes it here.
+	 */
+	if (!p->ipv4 && v4mapped(p->key.saddr))
+		return CNT_DROP_MALFORMED;
 	return gate_tcp(p, cfg, len);
 }
 
