@@ -26,10 +26,11 @@ echo "1..${#bins[@]}"
 for bin in "${bins[@]}"; do
 	name=$(basename "$bin")
 	n=$((n + 1))
-	mkdir -p "$work/$name/corpus" "$work/$name/crash"
+	mkdir -p "$work/$name/corpus" "$work/$name/crash" "$work/$name/tmp"
 	cp "$top/tests/fuzz/corpus/$name"/* "$work/$name/corpus/" 2>/dev/null
 	# -timeout: one input taking 10 s is a hang; -rss_limit_mb: a blow-up.
-	"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	# TMPDIR: the harness's own files, removed with $work even after a crash.
+	TMPDIR="$work/$name/tmp" "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$work/$name/crash/" "$work/$name/corpus" >"$work/$name.log" 2>&1
 	rc=$?
 	runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/$name.log" | grep -o '[0-9]*$')

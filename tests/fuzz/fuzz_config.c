@@ -6,6 +6,7 @@
  * error, never crash, leak or read out of bounds; a loaded configuration
  * must free cleanly, and a refused one must say why.
  */
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "scratch.h"
 
 /*
  * Upstream host names resolve through getaddrinfo: here it answers
@@ -32,13 +34,17 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-	static char path[] = "/tmp/aopgate-fuzz-config.XXXXXX";
+	static char path[4200];
 	static int fd = -1;
 	char err[4096];
 	struct config *c;
 
-	if (fd < 0 && (fd = mkstemp(path)) < 0)
-		abort();
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "%s/aopgated.conf", scratch_dir("aopgate-fuzz-config"));
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			abort();
+	}
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		abort();
 	c = config_load(path, err, sizeof(err));

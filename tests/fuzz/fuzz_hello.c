@@ -20,6 +20,7 @@
 #include "pki.h"
 #include "policy.h"
 #include "tls.h"
+#include "scratch.h"
 
 static struct tls *tls;
 
@@ -34,12 +35,12 @@ static void write_file(const char *path, const char *text)
 /* Two sites and a default, verify = on, as a real configuration has. */
 static void setup(void)
 {
-	static char dir[] = "/tmp/aopgate-fuzz-hello.XXXXXX";
-	char path[256], conf[2048], err[4096];
+	const char *dir = scratch_dir("aopgate-fuzz-hello");
+	char path[4200], conf[16384], err[4096];
 	struct pki_cert ca, srv;
 	struct config *cfg;
 
-	if (!mkdtemp(dir) || tls_init() < 0 || policy_init() < 0)
+	if (tls_init() < 0 || policy_init() < 0)
 		abort();
 	ca = pki_make(&(struct pki_opts){ .cn = "CA", .ca = 1 }, NULL);
 	srv = pki_make(&(struct pki_opts){ .cn = "a.example", .eku = "serverAuth",
