@@ -423,7 +423,25 @@ static void test_include(void)
 	ok(c != NULL, "include: a pattern that matches nothing is no error (an empty conf.d)");
 	config_free(c);
 	put("main.conf", SITE_OK "include = main.conf\n");
-	inc_fails("main.conf", 6, "nested more than", "include: a file including itself is an error");
+	inc_fails("main.conf", 6, "include loop", "include: a file including itself is an error");
+	put("main.conf", SITE_OK "include = loop.d/a.conf\n");
+	mkdir(strcat(strcpy(sub, incdir), "/loop.d"), 0700);
+	put("loop.d/a.conf", "include = b.conf\n");
+	put("loop.d/b.conf", "# b\ninclude = a.conf\n");
+	inc_fails("loop.d/b.conf", 2, "include loop",
+		  "include: a loop through another file is an error, at the line that closes it");
+	mkdir(strcat(strcpy(sub, incdir), "/fan.d"), 0700);
+	for (int i = 0; i < 6; i++) {
+		char name[32], text[256];
+
+		snprintf(name, sizeof(name), "fan.d/%d.conf", i);
+		snprintf(text, sizeof(text), i < 5 ? "include = %1$d.conf\ninclude = %1$d.conf\n"
+			 "include = %1$d.conf\ninclude = %1$d.conf\n" : "# the last\n", i + 1);
+		put(name, text);
+	}
+	put("main.conf", SITE_OK "include = fan.d/0.conf\n");
+	inc_fails("fan.d/0.conf", 4, "more than 1024 files in all",
+		  "include: files that include others several times stop at 1024 files in all");
 	snprintf(p, sizeof(p), "rm -rf '%s'", incdir);
 	if (system(p) != 0)
 		diag("cannot remove %s", incdir);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "addr.h"
 #include "config.h"
@@ -25,8 +26,8 @@
 #include "gatemap.h"
 #include "log.h"
 
-#define CONFIG_MAX_DEPTH 8	/* nested includes; also ends an include loop */
-#define CONFIG_MAX_FILES 1024
+#define CONFIG_MAX_DEPTH 8	/* nested includes */
+#define CONFIG_MAX_FILES 1024	/* files included, in all */
 
 /*
  * One file being read. An included file is read in place of its include
@@ -53,7 +54,8 @@ struct config_parse {
 	FILE *fp;
 	int line;
 	struct config_where { const char *file; int line; } *lines;	/* by inih's count */
-	size_t n_lines;
+	size_t n_lines, cap_lines;
+	size_t n_included;	/* files pushed by include lines so far */
 	int too_long;		/* the current line exceeded inih's limit */
 	struct config_site *site;	/* NULL in [agent] */
 	enum config_section section;
@@ -119,6 +121,20 @@ static const char *keep_name(struct config_parse *cp, const char *name)
 	return n[cfg->n_files] ? n[cfg->n_files++] : NULL;
 }
 
+/* Is path the file being read or one that includes it (the same inode)? */
+static int being_read(const struct config_parse *cp, const char *path)
+{
+	struct stat a, b;
+
+	if (stat(path, &a))
+		return 0;
+	for (size_t i = 0; i < cp->n_src; i++)
+		if (cp->src[i].fp && !fstat(fileno(cp->src[i].fp), &b) &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return 1;
+	return 0;
+}
+
 /* The value of an "include = GLOB" line, or NULL for any other line. */
 static char *include_value(char *str)
 {
@@ -158,7 +174,7 @@ static void include(struct config_parse *cp, const char *pattern)
 		return;
 	}
 	if (cur->depth + 1 >= CONFIG_MAX_DEPTH) {
-		cp_error(cp, cp->line, "include: nested more than %d deep (an include loop?)",
+		cp_error(cp, cp->line, "include: nested more than %d deep",
 			 CONFIG_MAX_DEPTH - 1);
 		return;
 	}
@@ -179,11 +195,25 @@ static void include(struct config_parse *cp, const char *pattern)
 		files_match_free(&g);
 		return;
 	}
-	if (cp->n_src + g.n > CONFIG_MAX_FILES) {
-		cp_error(cp, cp->line, "include %s: more than %d files", full, CONFIG_MAX_FILES);
+	/*
+	 * In all, not at once: a file that includes another several times,
+	 * each including more, reads exponentially many without a loop.
+	 */
+	if (cp->n_included + g.n > CONFIG_MAX_FILES || cp->n_src + g.n > CONFIG_MAX_FILES) {
+		cp_error(cp, cp->line, "include %s: more than %d files in all", full,
+			 CONFIG_MAX_FILES);
 		files_match_free(&g);
 		return;
 	}
+	for (size_t i = 0; i < g.n; i++) {
+		if (being_read(cp, g.names[i])) {
+			cp_error(cp, cp->line, "include %s: %s is being read already (an include loop)",
+				 full, g.names[i]);
+			files_match_free(&g);
+			return;
+		}
+	}
+	cp->n_included += g.n;
 	for (size_t i = g.n; i-- > 0;) {
 		struct config_src *s = &cp->src[cp->n_src];
 		const char *name = keep_name(cp, g.names[i]);
@@ -218,14 +248,19 @@ static char *next_line(struct config_parse *cp, char *str, int num)
 		cp->fp = s->fp;
 		cp->file = s->name;
 		if (fgets(str, num, s->fp)) {
-			struct config_where *w = realloc(cp->lines, (cp->n_lines + 1) * sizeof(*w));
-
 			cp->line = ++s->line;
 			/* inih reports a syntax error by its own line count. */
-			if (w) {
-				cp->lines = w;
-				w[cp->n_lines++] = (struct config_where){ cp->file, cp->line };
+			if (cp->n_lines == cp->cap_lines) {
+				size_t cap = cp->cap_lines ? 2 * cp->cap_lines : 256;
+				struct config_where *w = realloc(cp->lines, cap * sizeof(*w));
+
+				if (w) {
+					cp->lines = w;
+					cp->cap_lines = cap;
+				}
 			}
+			if (cp->n_lines < cp->cap_lines)
+				cp->lines[cp->n_lines++] = (struct config_where){ cp->file, cp->line };
 			return str;
 		}
 		if (s->depth == 0)
