@@ -23,6 +23,8 @@ setup_file() {
 	export DEB_DIR=$BATS_FILE_TMPDIR/deb
 	mkdir -p "$DEB_DIR/aopgate"
 	tree_files | grep -v '^build' | tar -C "$TOP" -cf - -T - | tar -C "$DEB_DIR/aopgate" -xf -
+	# TMPDIR: the tools' scratch files (debhelper's, lintian's) go with the test's.
+	export TMPDIR=$BATS_FILE_TMPDIR
 	(cd "$DEB_DIR/aopgate" && dpkg-buildpackage -us -uc -b) >"$DEB_DIR/build.log" 2>&1 ||
 		{ tail -30 "$DEB_DIR/build.log" >&3; return 1; }
 	export DEB=$DEB_DIR/aopgate_$(cat "$TOP/VERSION")_$(dpkg --print-architecture).deb
