@@ -43,6 +43,9 @@ static void doc_man(FILE *out)
 	      "that line; a relative pattern is relative to the including file's directory.\n"
 	      "When an included file ends, the section open at the include line resumes.\n"
 	      "A pattern that matches nothing is no error; a plain name that does not exist is.\n"
+	      "A file that includes itself, directly or through others, is an error (an include\n"
+	      "loop), and so are includes nested more than 7 deep or more than 1024 included\n"
+	      "files in all.\n"
 	      "Errors name the included file and its line. Like nginx's sites-enabled:\n"
 	      ".B include = /etc/aopgate/conf.d/*.conf\n"
 	      "at the end of the main file, one\n.B [site NAME]\nsection a file.\n", out);
