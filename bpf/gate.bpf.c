@@ -169,14 +169,27 @@ enum gate_action {
 	GATE_TX = 2,		/* answer the SYN with a cookie SYN-ACK (sc_reply_*) */
 };
 
-static __always_inline int v4mapped(const __u8 *a)
+/*
+ * A source no TCP connection comes from: IPv4 0.0.0.0/8, multicast and
+ * 240/4 (the limited broadcast with it); IPv6 unspecified, multicast, and
+ * IPv4-mapped (RFC 4291 2.5.5.2: Linux refuses a connection from one over
+ * IPv6, and the agent reads such an address as IPv4). Linux drops them
+ * before TCP; the gate must not answer them with a SYN-ACK, nor let a
+ * cookie ACK hand one to the kernel past those checks. Loopback is left
+ * to the kernel: a gate on lo sees it legitimately.
+ */
+static __always_inline int bad_source(const struct pkt *p)
 {
-	__u64 hi;
-	__u32 mid;
+	const __u8 *a = p->key.saddr;
+	__u64 hi, lo;
 
+	if (p->ipv4)
+		return a[12] == 0 || a[12] >= 224;
+	if (a[0] == 0xff)
+		return 1;
 	__builtin_memcpy(&hi, a, 8);
-	__builtin_memcpy(&mid, a + 8, 4);
-	return hi == 0 && mid == bpf_htonl(0xffff);
+	__builtin_memcpy(&lo, a + 8, 8);
+	return hi == 0 && (lo == 0 || (__u32)lo == bpf_htonl(0xffff));
 }
 
 static __always_inline __u32 port_role(__be16 port)
@@ -489,13 +502,7 @@ static __always_inline __u32 verdict(void *data, void *data_end, __u32 len,
 	 */
 	if (p->frag_first && !(cfg->flags & GATE_F_FRAG_PASS))
 		return CNT_DROP_FRAGMENT;
-	/*
-	 * IPv6 from an IPv4-mapped source (::ffff:0:0/96, RFC 4291 2.5.5.2):
-	 * Linux refuses a connection from one (tcp_v6_conn_request), and the
-	 * agent reads such an address as IPv4. A cookie ACK would bypass the
-	 * kernel's check, so the gate makes it here.
-	 */
-	if (!p->ipv4 && v4mapped(p->key.saddr))
+	if (bad_source(p))
 		return CNT_DROP_MALFORMED;
 	return gate_tcp(p, cfg, len);
 }

@@ -297,7 +297,7 @@ enum prop {
 	PR_COOKIE_SYN,	/* with cookies on, no bare SYN with a plain IP header goes up */
 	PR_COOKIE_ACK,	/* the ACK of an answered SYN makes it pending */
 	PR_FRAG_FIRST,	/* no IPv6 first fragment of TCP to a GATE port passes (frag_pass off) */
-	PR_V4MAPPED,	/* no IPv6 TCP from an IPv4-mapped source to a GATE port passes or is answered */
+	PR_BAD_SOURCE,	/* no TCP from a source Linux refuses to a GATE port passes or is answered */
 	PR_N,
 };
 
@@ -314,7 +314,8 @@ static const char *const prop_name[PR_N] = {
 	"with cookies on, no bare SYN without IPv4 options or IPv6 extensions is passed up",
 	"the ACK of an answered SYN, as its client sends it, makes the flow pending (syncookie-ok) unless the source is out of tokens",
 	"no IPv6 first fragment of TCP to a GATE port is passed: later fragments naming another protocol would complete it",
-	"no IPv6 TCP from an IPv4-mapped source to a GATE port is passed or answered: Linux refuses such a connection",
+	("no TCP to a GATE port from a source Linux refuses (IPv4 0/8, multicast, 240/4; IPv6 unspecified, "
+	 "multicast, IPv4-mapped) is passed or answered"),
 };
 
 /* What the maps said about a frame before the gate saw it. */
@@ -356,12 +357,19 @@ static inline void oracle_bucket(struct lab *l, const struct src_key *sk,
 		memset(val, 0xff, sizeof(struct syn_bucket));
 }
 
-/* Is the frame IPv6 from an IPv4-mapped source (::ffff:0:0/96)? */
-static inline int oracle_v4mapped(const struct view *v)
+/*
+ * Is the frame from a source no TCP connection comes from: IPv4 0.0.0.0/8,
+ * 224/4 or 240/4 (RFC 1122 3.2.1.3, RFC 1112); IPv6 ::, ff00::/8 or
+ * ::ffff:0:0/96 (RFC 4291 2.5.2, 2.7, 2.5.5.2)?
+ */
+static inline int oracle_bad_source(const struct view *v)
 {
-	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[16], mapped[12] = { [10] = 0xff, [11] = 0xff };
 
-	return v->ipv6 && !memcmp(v->src, prefix, sizeof(prefix));
+	if (!v->ipv6)
+		return v->src[12] == 0 || v->src[12] >= 224;
+	return v->src[0] == 0xff || !memcmp(v->src, zero, 16) ||
+	       !memcmp(v->src, mapped, sizeof(mapped));
 }
 
 /* oracle_flow_key(v, k): the gate's flow key for the frame seen as v. */
@@ -504,8 +512,8 @@ static inline void oracle_judge(struct lab *l, const uint8_t *f, const struct vi
 			why = "the source is denied, penalized or outside the allowlist";
 		else if (!v->simple)
 			why = "IPv4 options or IPv6 extensions answered";
-		else if (oracle_v4mapped(v))
-			why = "an IPv4-mapped IPv6 source answered";
+		else if (oracle_bad_source(v))
+			why = "a source Linux refuses answered";
 		else if ((why = synack_why(f, s->out, s->out_len, v->l3off, v->ipv6)))
 			;
 		else if (!b->pending && oracle_in_flows(l, l->pending, &b->k))
@@ -539,10 +547,10 @@ static inline void oracle_judge(struct lab *l, const uint8_t *f, const struct vi
 			oracle_fail(j, PR_FRAG_FIRST, "TCP %u -> %u in a first fragment; counted %s",
 				    v->sport, v->dport, moved);
 	}
-	if (oracle_v4mapped(v)) {
-		j->checked |= 1u << PR_V4MAPPED;
+	if (oracle_bad_source(v)) {
+		j->checked |= 1u << PR_BAD_SOURCE;
 		if (passed)
-			oracle_fail(j, PR_V4MAPPED, "IPv6 TCP %u -> %u from an IPv4-mapped source; "
+			oracle_fail(j, PR_BAD_SOURCE, "TCP %u -> %u from a source Linux refuses; "
 				    "counted %s", v->sport, v->dport, moved);
 	}
 	j->checked |= 1u << PR_GATE_TCP;

@@ -559,8 +559,9 @@ static void puller_safety(const struct variant *v)
  */
 static void penalty_prefix(const struct variant *v)
 {
-	static const __u32 bits4[] = { 1, 17, 20, 31 };
-	static const __u32 bits6[] = { 1, 48, 63, 64, 65, 100, 127 };
+	/* Short enough to test the masks, long enough to keep the source unicast. */
+	static const __u32 bits4[] = { 9, 17, 20, 31 };
+	static const __u32 bits6[] = { 2, 48, 63, 64, 65, 100, 127 };
 	const __u32 *bits = v->ipv6 ? bits6 : bits4;
 	size_t n = v->ipv6 ? sizeof(bits6) / sizeof(*bits6) : sizeof(bits4) / sizeof(*bits4);
 	int good = 1;

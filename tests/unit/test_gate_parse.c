@@ -319,38 +319,62 @@ static void non_ip(int ep)
 }
 
 /*
- * IPv6 from an IPv4-mapped source: Linux refuses the connection, so the
- * gate neither admits nor answers it on a GATE port, with cookies off or
- * on (a cookie ACK would bypass the kernel's check); other ports are not
- * the gate's to judge.
+ * Sources Linux refuses a connection from (IPv4 0/8, multicast, 240/4 and
+ * the broadcast; IPv6 unspecified, multicast, IPv4-mapped): the gate
+ * neither admits nor answers them on a GATE port, with cookies off or on
+ * (a cookie SYN-ACK to such an address, or a cookie ACK handed to the
+ * kernel past its checks, would be the gate's doing). Loopback is the
+ * kernel's to judge; other ports are not the gate's.
  */
-static void v4mapped_source(int ep)
+static void refused_sources(int ep)
 {
+	static const struct {
+		int ipv6;
+		const char *addr;
+	} bad[] = {
+		{ 0, "0.1.2.3" }, { 0, "224.0.0.251" }, { 0, "239.1.1.1" }, { 0, "240.0.0.1" },
+		{ 0, "255.255.255.255" }, { 1, "::" }, { 1, "ff02::1" }, { 1, "ff0e::10" },
+		{ 1, "::ffff:198.51.100.7" },
+	};
 	struct gate_cfg c = lab_cfg_default();
 	struct variant v;
 	struct fspec s;
+	int good = 1;
 
-	variant_init(&v, ep, 1, 0);
-	for (int cookies = 0; cookies < 2; cookies++) {
-		c.syncookies = cookies ? GATE_SC_ON : GATE_SC_OFF;
-		c.syncookie_ready = 1;
-		c.syncookie_key[0] = 0x0123456789abcdefull;
-		fresh(&c);
-		s = tcp(&v, 40000, GATE_PORT, FR_SYN);
-		fr_addr(s.src, "::ffff:198.51.100.7");
-		point(check(ep, &s, CNT_DROP_MALFORMED),
-		      "%s: a SYN from an IPv4-mapped source to a GATE port is dropped, cookies %s "
-		      "(drop-malformed)", v.name, cookies ? "on" : "off");
-		s.flags = FR_ACK;
-		point(check(ep, &s, CNT_DROP_MALFORMED),
-		      "%s: an ACK from an IPv4-mapped source to a GATE port is dropped, cookies %s "
-		      "(drop-malformed)", v.name, cookies ? "on" : "off");
+	c.syncookie_ready = 1;
+	c.syncookie_key[0] = 0x0123456789abcdefull;
+	for (size_t i = 0; good && i < sizeof(bad) / sizeof(bad[0]); i++) {
+		variant_init(&v, ep, bad[i].ipv6, 0);
+		for (int cookies = 0; good && cookies < 2; cookies++) {
+			c.syncookies = cookies ? GATE_SC_ON : GATE_SC_OFF;
+			fresh(&c);
+			s = tcp(&v, 40000, GATE_PORT, FR_SYN);
+			fr_addr(s.src, bad[i].addr);
+			good = check(ep, &s, CNT_DROP_MALFORMED);
+			s.flags = FR_ACK;
+			good = good && check(ep, &s, CNT_DROP_MALFORMED);
+			s = tcp(&v, 40000, OTHER_PORT, FR_SYN);
+			fr_addr(s.src, bad[i].addr);
+			good = good && check(ep, &s, CNT_PASS_OTHER);
+			if (!good)
+				snprintf(why + strlen(why), sizeof(why) - strlen(why),
+					 " (source %s, cookies %s)", bad[i].addr, cookies ? "on" : "off");
+		}
 	}
-	s = tcp(&v, 40000, OTHER_PORT, FR_SYN);
-	fr_addr(s.src, "::ffff:198.51.100.7");
-	point(check(ep, &s, CNT_PASS_OTHER),
-	      "%s: a SYN from an IPv4-mapped source to an unprotected port passes (pass-other)",
-	      v.name);
+	point(good, "%s: SYNs and ACKs to a GATE port from sources Linux refuses (0/8, multicast, "
+	      "240/4, ::, ff00::/8, IPv4-mapped) are dropped, cookies off and on (drop-malformed); "
+	      "to other ports they pass (pass-other)", lab_entry_name[ep]);
+	good = 1;
+	for (int ipv6 = 0; ipv6 < 2; ipv6++) {
+		c.syncookies = GATE_SC_OFF;
+		fresh(&c);
+		variant_init(&v, ep, ipv6, 0);
+		s = tcp(&v, 40000, GATE_PORT, FR_SYN);
+		fr_addr(s.src, ipv6 ? "::1" : "127.0.0.1");
+		good = good && check(ep, &s, CNT_PASS_SYN);
+	}
+	point(good, "%s: a SYN from a loopback source is admitted as any other (pass-syn): "
+	      "a gate on lo sees them", lab_entry_name[ep]);
 }
 
 int main(void)
@@ -374,7 +398,7 @@ int main(void)
 			vlan_stack(ep, ipv6);
 		}
 		ipv6_chains(ep);
-		v4mapped_source(ep);
+		refused_sources(ep);
 		ipv4_headers(ep);
 		non_ip(ep);
 	}

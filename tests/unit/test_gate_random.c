@@ -54,11 +54,15 @@ static const uint16_t dports[] = { 443, 8443, 8080, 9000, 22, 53 };
 
 static void random_flow(struct fspec *s, int ipv6)
 {
+	static const char *const refused[2][3] = {
+		{ "224.0.0.251", "0.1.2.3", "255.255.255.255" },
+		{ "ff02::1", "::", "::ffff:198.51.100.1" },
+	};
 	const char *src = oracle_clients[ipv6][below(4)];
 
-	/* Now and then IPv6 from an IPv4-mapped source, which no GATE port takes. */
-	if (ipv6 && chance(3))
-		src = "::ffff:198.51.100.1";
+	/* Now and then a source Linux refuses, which no GATE port takes. */
+	if (chance(3))
+		src = refused[ipv6][below(3)];
 	fr_tcp(s, ipv6, src, oracle_servers[ipv6], 40000 + below(8),
 	       chance(85) ? dports[below(6)] : (uint16_t)rnd(), 0);
 }
