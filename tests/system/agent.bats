@@ -155,6 +155,29 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 	agent_log_wait "event=verify result=fail reason=unknown_ca site=default "
 }
 
+@test "each site's certificate request names its own client CAs, and the names follow a reload" {
+	agent_conf "$EXEMPT"
+	agent_up
+	ca_names() {
+		in_client timeout 5 openssl s_client -connect $ORIGIN4:443 -servername "$1" \
+			</dev/null 2>/dev/null | sed -n '/^Acceptable client certificate CA names/,/^[A-Z][a-z]* [a-z]/p'
+	}
+	run ca_names origin.test
+	assert_output --partial "CN = Edge CA"
+	refute_output --partial "CN = Other CA"
+	run ca_names other.test
+	assert_output --partial "CN = Other CA"
+	refute_output --partial "CN = Edge CA"
+	cp "$PKI/both.pem" "$LAB_DIR/other-ca.pem"
+	kill -HUP "$AGENT_PID"
+	agent_log_wait "event=reload result=ok gen=2"
+	run ca_names other.test
+	assert_output --partial "CN = Other CA"
+	assert_output --partial "CN = Edge CA"
+	run ca_names origin.test
+	refute_output --partial "CN = Other CA"
+}
+
 @test "an unknown SNI is refused with strict_sni: unknown_sni" {
 	agent_conf "$EXEMPT
 strict_sni = yes"

@@ -30,7 +30,6 @@
 struct tls_site {
 	SSL_CTX *ctx;		/* server side */
 	SSL_CTX *up;		/* client side, tls:// upstreams only */
-	STACK_OF(X509_NAME) *ca_names;
 	unsigned char alpn[256];	/* wire format: length-prefixed names */
 	unsigned int alpn_len;
 };
@@ -374,10 +373,19 @@ static int build_site(struct tls *t, const struct config_site *s, struct tls_err
 		return -1;
 	if (s->client_ca.path) {
 		X509_STORE *store = SSL_CTX_get_cert_store(ts->ctx);
+		STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
 
-		ts->ca_names = sk_X509_NAME_new_null();
-		if (!ts->ca_names ||
-		    load_ca(store, ts->ca_names, &s->client_ca, "client_ca", e) < 0)
+		/*
+		 * The names the CertificateRequest lists: a handshake's SSL
+		 * has none of its own, so OpenSSL takes those of the context
+		 * the client hello switched it to, with no copy per handshake.
+		 */
+		if (!names) {
+			bad(e, s->client_ca.line, "site %s: out of memory", s->name);
+			return -1;
+		}
+		SSL_CTX_set_client_CA_list(ts->ctx, names);
+		if (load_ca(store, names, &s->client_ca, "client_ca", e) < 0)
 			return -1;
 		X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
 		if (verdict_attach(store) < 0) {
@@ -480,8 +488,6 @@ static int hello_cb(SSL *ssl, int *al, void *arg)
 		if (s->crl.path)
 			X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_CRL_CHECK |
 						    X509_V_FLAG_CRL_CHECK_ALL);
-		if (ts->ca_names)
-			SSL_set_client_CA_list(ssl, SSL_dup_CA_list(ts->ca_names));
 	}
 	SSL_set_ex_data(ssl, tls_site_idx, (void *)s);
 	return SSL_CLIENT_HELLO_SUCCESS;
@@ -524,7 +530,6 @@ void tls_free(struct tls *t)
 	for (size_t i = 0; t->sites && i < t->cfg->n_sites; i++) {
 		SSL_CTX_free(t->sites[i].ctx);
 		SSL_CTX_free(t->sites[i].up);
-		sk_X509_NAME_pop_free(t->sites[i].ca_names, X509_NAME_free);
 	}
 	free(t->sites);
 	SSL_CTX_free(t->front);
