@@ -112,11 +112,11 @@ static void log_hs_limit(const char *src, uint32_t max)
 		 src, max, (unsigned long long)__atomic_exchange_n(&skipped, 0, __ATOMIC_RELAXED) + 1);
 }
 
-struct conn *conn_new(int epfd, int fd, struct runtime *rt, uint64_t now)
+struct conn *conn_new(int epfd, int fd, const struct sockaddr_storage *peer,
+		      struct runtime *rt, uint64_t now)
 {
 	struct conn *c = calloc(1, sizeof(*c));
-	socklen_t pl = sizeof(c ? c->peer : (struct sockaddr_storage){ 0 });
-	socklen_t ll = pl;
+	socklen_t ll = sizeof(c ? c->local : (struct sockaddr_storage){ 0 });
 	int one = 1;
 
 	if (!c)
@@ -125,8 +125,8 @@ struct conn *conn_new(int epfd, int fd, struct runtime *rt, uint64_t now)
 	c->rt = rt;
 	c->ch = (struct conn_handle){ CONN_K_CLIENT, c, fd };
 	c->uh = (struct conn_handle){ CONN_K_UPSTREAM, c, -1 };
-	if (getpeername(fd, (struct sockaddr *)&c->peer, &pl) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&c->local, &ll) < 0)
+	c->peer = *peer;
+	if (getsockname(fd, (struct sockaddr *)&c->local, &ll) < 0)
 		goto err;
 	addr_sockaddr_str((struct sockaddr *)&c->peer, c->src, sizeof(c->src));
 	make_conn_id(c->conn_id, sizeof(c->conn_id));

@@ -32,11 +32,12 @@ struct conn_handle {
 struct conn;
 
 /*
- * conn_new(epfd, fd, rt, now): takes over an accepted socket and a
- * reference to rt, and registers it. Returns NULL (fd closed, rt put)
- * on failure.
+ * conn_new(epfd, fd, peer, rt, now): takes over an accepted socket, with
+ * the peer address accept4() gave, and a reference to rt, and registers
+ * it. Returns NULL (fd closed, rt put) on failure.
  */
-struct conn *conn_new(int epfd, int fd, struct runtime *rt, uint64_t now);
+struct conn *conn_new(int epfd, int fd, const struct sockaddr_storage *peer,
+		      struct runtime *rt, uint64_t now);
 
 /* conn_event(c, kind, events, now): an epoll edge on one of c's fds. */
 void conn_event(struct conn *c, enum conn_kind kind, uint32_t events, uint64_t now);

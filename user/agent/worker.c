@@ -69,7 +69,9 @@ static void accept_some(struct worker *w, int lfd, uint64_t now)
 {
 	/* Bounded, so one loop cannot starve its connections under a flood. */
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer = { 0 };
+		socklen_t pl = sizeof(peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct runtime *rt;
 		struct wconn *wc;
 
@@ -102,7 +104,7 @@ static void accept_some(struct worker *w, int lfd, uint64_t now)
 			continue;
 		}
 		/* On failure conn_new has closed fd and dropped rt. */
-		wc->c = conn_new(w->epfd, fd, rt, now);
+		wc->c = conn_new(w->epfd, fd, &peer, rt, now);
 		if (wc->c)
 			TAILQ_INSERT_HEAD(&w->conns, wc, link);
 		else
