@@ -608,6 +608,63 @@ static void backend(const struct variant *v)
 	      v->name);
 }
 
+/* A kernel symbol's address from /proc/kallsyms; 0 if absent or hidden. */
+static unsigned long long ksym(const char *name)
+{
+	unsigned long long a, found = 0;
+	char type, sym[256];
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	while (f && fscanf(f, "%llx %c %255s%*[^\n]", &a, &type, sym) == 3)
+		if (!strcmp(sym, name) && (type == 'T' || type == 't')) {
+			found = a;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * The verifier inlines a lookup in a hash map (a direct call to the map
+ * type's own lookup) only at a call that sees one map. A call to the
+ * generic bpf_map_lookup_elem left in the loaded program means clang
+ * merged two lookups into one (see verified_get): every packet of that
+ * path would pay a call through the map's operations.
+ */
+static void lookups_inlined(int ep)
+{
+	unsigned long long fn = ksym("bpf_map_lookup_elem"), base = ksym("__bpf_call_base");
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	struct bpf_insn *insn = NULL;
+	__u32 n = 0, generic = 0;
+
+	if (!bpf_obj_get_info_by_fd(lab.prog[ep], &info, &len) && info.xlated_prog_len) {
+		n = info.xlated_prog_len / sizeof(*insn);
+		insn = calloc(n, sizeof(*insn));
+		memset(&info, 0, sizeof(info));
+		info.xlated_prog_len = n * sizeof(*insn);
+		info.xlated_prog_insns = (__u64)(unsigned long)insn;
+		if (!insn || bpf_obj_get_info_by_fd(lab.prog[ep], &info, &len))
+			n = 0;
+	}
+	for (__u32 i = 0; i < n; i++)
+		if (insn[i].code == (BPF_JMP | BPF_CALL) && insn[i].src_reg == 0 &&
+		    (long long)insn[i].imm == (long long)(fn - base))
+			generic++;
+	if (!fn || !base || !n)
+		snprintf(why, sizeof(why), "kallsyms: bpf_map_lookup_elem %llx, "
+			 "__bpf_call_base %llx; %u instructions", fn, base, n);
+	else
+		snprintf(why, sizeof(why), "%u calls to the generic bpf_map_lookup_elem",
+			 generic);
+	point(fn && base && n && !generic,
+	      "%s: every map lookup of the loaded gate is inlined by the verifier",
+	      ep == LAB_XDP ? "xdp" : "tc");
+	free(insn);
+}
+
 int main(void)
 {
 	struct variant v;
@@ -637,6 +694,8 @@ int main(void)
 			backend(&v);
 		}
 	}
+	for (int ep = 0; ep < LAB_N_ENTRIES; ep++)
+		lookups_inlined(ep);
 	lab_close(&lab);
 	return tap_done();
 }
