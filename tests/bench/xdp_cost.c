@@ -116,34 +116,43 @@ static double run(int fd, const uint8_t *f, size_t len, __u32 *kdur, __u32 *retv
 	return (thread_ns() - t0) / repeat;
 }
 
-/* Times the three programs on f, runs rounds; checks the gate's path. */
-static void measure(const uint8_t *f, size_t len, __u32 want, struct sample *s)
+/*
+ * Times the n programs of fd on f, each once to warm caches and map
+ * entries, then runs rounds of all n in a rotating order. fd[gate] is the
+ * gate, whose counter want must count every run of it (0 in *path_ok if
+ * not). retval: each program's action in its last run.
+ */
+static void rounds(const int *fd, int n, int gate, const uint8_t *f, size_t len, __u32 want,
+		   double (*ns)[MAX_RUNS], __u32 (*kdur)[MAX_RUNS], __u32 *retval, int *path_ok)
 {
 	struct lab_stats a, b;
+	__u32 kd;
 
-	memset(s, 0, sizeof(*s));
-	s->path_ok = 1;
-	for (int p = 0; p < N_PROGS; p++) {	/* warm caches and map entries */
-		__u32 kd;
-
-		run(prog_fd[p], f, len, &kd, &s->retval[p]);
-	}
+	*path_ok = 1;
+	for (int p = 0; p < n; p++)
+		run(fd[p], f, len, &kd, &retval[p]);
 	for (int r = 0; r < runs; r++) {
-		for (int i = 0; i < N_PROGS; i++) {
-			int p = (r + i) % N_PROGS;
-			__u32 rv;
+		for (int i = 0; i < n; i++) {
+			int p = (r + i) % n;
 
-			if (p == P_GATE && lab_stats(&lab, &a))
+			if (p == gate && lab_stats(&lab, &a))
 				die("reading stats");
-			s->ns[p][r] = run(prog_fd[p], f, len, &s->kdur[p][r], &rv);
-			if (p == P_GATE) {
+			ns[p][r] = run(fd[p], f, len, kdur ? &kdur[p][r] : &kd, &retval[p]);
+			if (p == gate) {
 				if (lab_stats(&lab, &b))
 					die("reading stats");
 				if (b.packets[want] - a.packets[want] != repeat)
-					s->path_ok = 0;
+					*path_ok = 0;
 			}
 		}
 	}
+}
+
+/* Times the three programs on f, runs rounds; checks the gate's path. */
+static void measure(const uint8_t *f, size_t len, __u32 want, struct sample *s)
+{
+	memset(s, 0, sizeof(*s));
+	rounds(prog_fd, N_PROGS, P_GATE, f, len, want, s->ns, s->kdur, s->retval, &s->path_ok);
 }
 
 static struct stat3 ratio(const struct sample *s, int num, int den)
@@ -477,8 +486,8 @@ static void load_warm(void)
 	bpf_object__for_each_map(m, warm->obj) {
 		if (bpf_map__set_pin_path(m, NULL))
 			die("unpinning gate_warm's maps");
-		if (bpf_map__is_internal(m))
-			continue;	/* its own .bss: the template */
+		if (bpf_map__is_internal(m) || !strcmp(bpf_map__name(m), "floor_stats"))
+			continue;	/* its own: the template, the floors' counters */
 		g = bpf_object__find_map_by_name(lab.skel->obj, bpf_map__name(m));
 		if (!g) {
 			errno = ENOENT;
@@ -822,6 +831,69 @@ static void measure_flood(int cookies, struct flood *out)
 		out->pending++;
 }
 
+/*
+ * The floors (gate_warm.bpf.c): for each path with a target, the
+ * empty program, floor_parse, the path's floor and the gate on the row's
+ * frame and maps, prepared as for its row, in rotating rounds. The path
+ * check: the gate counts the row's counter on every run, floor_parse
+ * drops and the path's floor takes the action of the gate's verdict (its
+ * lookups found what the gate's found).
+ */
+enum { F_EMPTY, F_PARSE, F_PATH, F_GATE, F_N };
+
+struct floor_sample {
+	double ns[F_N][MAX_RUNS];
+	int path_ok;
+};
+
+static const struct floordef {
+	enum case_id c;
+	const char *prog;
+	__u32 act;
+} floors[] = {
+	{ C_VERIFIED, "floor_verified", XDP_PASS },
+	{ C_UNKNOWN, "floor_stray_ack", XDP_DROP },
+	{ C_SYN, "floor_syn", XDP_PASS },
+};
+#define N_FLOORS (sizeof(floors) / sizeof(floors[0]))
+
+static int warm_prog_fd(const char *name)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(warm->obj, name);
+
+	if (!p) {
+		errno = ENOENT;
+		die(name);
+	}
+	return bpf_program__fd(p);
+}
+
+static void measure_floor(const struct floordef *fd, int v6, struct floor_sample *out)
+{
+	int fds[F_N] = { prog_fd[P_EMPTY], warm_prog_fd("floor_parse"), warm_prog_fd(fd->prog),
+			 prog_fd[P_GATE] };
+	__u32 retval[F_N];
+	struct fspec s;
+	uint8_t f[FRAME_MAX];
+	size_t len = build(&cases[fd->c].fs, v6, &s, f);
+
+	memset(out, 0, sizeof(*out));
+	prepare(fd->c, &s);
+	rounds(fds, F_N, F_GATE, f, len, cases[fd->c].counter, out->ns, NULL, retval,
+	       &out->path_ok);
+	if (retval[F_PARSE] != XDP_DROP || retval[F_PATH] != fd->act)
+		out->path_ok = 0;
+}
+
+static double floor_ratio(const struct floor_sample *fs, int num)
+{
+	double v[MAX_RUNS];
+
+	for (int r = 0; r < runs; r++)
+		v[r] = fs->ns[F_EMPTY][r] > 0 ? fs->ns[num][r] / fs->ns[F_EMPTY][r] : 0;
+	return stats(v, runs).med;
+}
+
 /* ---- output ---- */
 
 static void fmt_ratio(char *buf, size_t n, struct stat3 r)
@@ -861,6 +933,7 @@ int main(int argc, char **argv)
 {
 	static struct sample res[N_CASES][2], scan[MAX_SIZES][3], calls_unknown[2];
 	static struct warm_sample warm_syn[2];
+	static struct floor_sample floor_res[N_FLOORS][2];
 	static struct cold cold[MAX_SIZES][2];
 	static struct flood flood[2];
 	double flood_ratio;
@@ -1012,6 +1085,35 @@ int main(int argc, char **argv)
 		       ok ? "every run" : "**NO**");
 	}
 
+	printf("\n### What the paths with a target need, measured alone\n\n"
+	       "Programs built from the gate's own functions on the gate's own maps\n"
+	       "(tests/bench/gate_warm.bpf.c), on each row's frame and maps: parse and count\n"
+	       "(the configuration, the parse, the port's role and a counter), then the\n"
+	       "path's floor: that and the lookups and writes of the path's verdict alone\n"
+	       "(verified: the flow's entry and its counts; stray ACK: verified, pending and\n"
+	       "penalty, all missing; SYN admitted: penalty, standing, the source's bucket,\n"
+	       "the clock and the pending entry rewritten), without the checks of the other\n"
+	       "paths. gate - floor: what the gate's own logic adds. ns medians of %d rounds\n"
+	       "that time the four programs back to back.\n\n"
+	       "| path | IP | empty ns | parse and count ns | path's floor ns | gate ns "
+	       "| floor / empty | gate / empty | gate - floor ns | path check |\n"
+	       "|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n", runs);
+	for (size_t i = 0; i < N_FLOORS; i++)
+		for (int v6 = 0; v6 < 2; v6++) {
+			struct floor_sample *fs = &floor_res[i][v6];
+			double path, gate;
+
+			measure_floor(&floors[i], v6, fs);
+			path = stats(fs->ns[F_PATH], runs).med;
+			gate = stats(fs->ns[F_GATE], runs).med;
+			printf("| %s (%s) | %s | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.1f | %s |\n",
+			       cases[floors[i].c].name, lab_cnt_name(cases[floors[i].c].counter),
+			       v6 ? "v6" : "v4", stats(fs->ns[F_EMPTY], runs).med,
+			       stats(fs->ns[F_PARSE], runs).med, path, gate,
+			       floor_ratio(fs, F_PATH), floor_ratio(fs, F_GATE), gate - path,
+			       fs->path_ok ? "every run" : "**NO**");
+		}
+
 	{
 		/* The floor: the empty program's ns per packet on a SYN, this run. */
 		double floor = stats(res[C_SYN][0].ns[P_EMPTY], runs).med;
@@ -1044,6 +1146,10 @@ int main(int argc, char **argv)
 	path_target("verified pass", res[C_VERIFIED], 2.5);
 	path_target("stray ACK", res[C_UNKNOWN], 3);
 	path_target("SYN admitted (a reused tuple)", res[C_SYN], 6);
+	for (size_t i = 0; i < N_FLOORS; i++)
+		printf("* %s: its lookups and writes alone (%s) %.2fx v4, %.2fx v6 the empty "
+		       "program\n", cases[floors[i].c].name, floors[i].prog,
+		       floor_ratio(&floor_res[i][0], F_PATH), floor_ratio(&floor_res[i][1], F_PATH));
 	{
 		const struct sample w[2] = { warm_syn[0].s, warm_syn[1].s };
 
@@ -1137,6 +1243,24 @@ int main(int argc, char **argv)
 					fprintf(j, "%s%.3f", r ? "," : "", cold[i][k].added[r]);
 				fprintf(j, "],\"path_ok\":%s}", cold[i][k].path_ok ? "true" : "false");
 			}
+		fprintf(j, "],\"floors\":[");
+		for (size_t i = 0; i < N_FLOORS; i++)
+			for (int v6 = 0; v6 < 2; v6++) {
+				static const char *const fname[F_N] = { "empty", "parse", "floor", "gate" };
+				const struct floor_sample *fs = &floor_res[i][v6];
+
+				fprintf(j, "%s{\"case\":\"%s\",\"counter\":\"%s\",\"family\":\"%s\","
+					"\"floor\":\"%s\",", i || v6 ? "," : "", cases[floors[i].c].name,
+					lab_cnt_name(cases[floors[i].c].counter), v6 ? "ipv6" : "ipv4",
+					floors[i].prog);
+				for (int p = 0; p < F_N; p++) {
+					fprintf(j, "\"%s_ns\":[", fname[p]);
+					for (int r = 0; r < runs; r++)
+						fprintf(j, "%s%.3f", r ? "," : "", fs->ns[p][r]);
+					fprintf(j, "],");
+				}
+				fprintf(j, "\"path_ok\":%s}", fs->path_ok ? "true" : "false");
+			}
 		fprintf(j, "],\"flood\":[");
 		for (int on = 0; on < 2; on++) {
 			fprintf(j, "%s{\"syncookies\":\"%s\",\"frames\":%d,\"pending\":%u,",
@@ -1162,5 +1286,8 @@ int main(int argc, char **argv)
 		for (int v6 = 0; v6 < 2; v6++)
 			if (!res[c][v6].path_ok)
 				return 1;
+	for (size_t i = 0; i < N_FLOORS; i++)
+		if (!floor_res[i][0].path_ok || !floor_res[i][1].path_ok)
+			return 1;
 	return warm_syn[0].s.path_ok && warm_syn[1].s.path_ok ? 0 : 1;
 }
