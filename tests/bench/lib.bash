@@ -477,6 +477,58 @@ count() {
 		'. + {syscalls: $sc, ctxsw: $cs}' <<<"$out"
 }
 
+# profile NS ARGS...: tlsload's JSON with the CPU of the origin's server
+# processes (every thread) split by where it ran, sampled by `perf record`
+# at PROFILE_HZ while the load runs: .profile is {part: samples} and .hz
+# the rate, so a part's share of one handshake is samples / hz / ok. The
+# parts: OpenSSL's libcrypto and libssl, the C library's allocator, its
+# locks and the rest of it, the kernel, and the server's own code.
+PROFILE_HZ=1999
+profile() {
+	local pids=() p pf=$BT/perf-record.$$ out
+	for p in "${ORIGIN_PIDS[@]}"; do
+		pids+=($(_tree "$p"))
+	done
+	perf record -q -F "$PROFILE_HZ" -o "$pf" -p "$(IFS=,; echo "${pids[*]}")" \
+		>/dev/null 2>&1 &
+	p=$!
+	sleep 0.3
+	out=$(load "$@") || { kill -INT "$p"; wait "$p"; exit 1; }
+	kill -INT "$p"
+	wait "$p"
+	jq -c --argjson hz "$PROFILE_HZ" --argjson prof "$(profile_parts "$pf")" \
+		'. + {hz: $hz, profile: $prof}' <<<"$out"
+	rm -f "$pf" "$pf.old"
+}
+
+# profile_parts PERF.DATA: its samples by part, as a JSON object.
+profile_parts() {
+	perf report -i "$1" --no-children -g none -n -t '|' --sort dso,sym 2>/dev/null |
+		awk -F'|' '
+			/^#/ || NF < 4 { next }
+			{
+				n = $2 + 0; dso = $3; sym = $4
+				gsub(/^ +| +$/, "", dso); sub(/^\[.\] /, "", sym)
+				if (dso == "[kernel.kallsyms]") p = "kernel"
+				else if (dso ~ /^libcrypto[.]so/) p = "libcrypto"
+				else if (dso ~ /^libssl[.]so/) p = "libssl"
+				else if (dso ~ /^libc[.]so/ || dso == "[vdso]") {
+					if (sym ~ /malloc|free|^_int_|consolidate|unlink_chunk|tcache|realloc|calloc/)
+						p = "malloc"
+					else if (sym ~ /^pthread_(rw|mutex|spin)|lll_lock|futex/)
+						p = "locks"
+					else
+						p = "libc"
+				} else p = "own"
+				s[p] += n
+			}
+			END {
+				printf "{"
+				for (p in s) printf "%s\"%s\":%d", c++ ? "," : "", p, s[p]
+				printf "}\n"
+			}'
+}
+
 # trafgen_conf FLOOD: the packet trafgen repeats, a new source port each.
 trafgen_conf() {
 	local da sa flags=syn
