@@ -24,6 +24,7 @@ EXEMPT="penalty_exempt = 10.77.0.0/24, fd00:77::/64"
 	assert_success
 	assert_output "hello $CLIENT4"
 	agent_log_wait "event=verify result=ok reason=ok site=origin.test src=$CLIENT4:[0-9]+ sni=origin.test subject=\"CN=edge-1\""
+	agent_log_wait "event=verify result=ok .* sha256=$(sha256_of "$PKI/edge1.pem") "
 	grep -q "^$CLIENT4 127.0.0.1 \"GET / HTTP/1.1\" 200" "$LAB_DIR/origin-access.log"
 	[ "$(metric 'aopgate_handshakes_total{site="origin.test",result="ok",reason="ok"}')" -eq 1 ]
 }

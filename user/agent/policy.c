@@ -404,7 +404,13 @@ void policy_describe(X509 *cert, struct policy_ident *id)
 	if (i >= 0 && asn1_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)),
 				id->cn, sizeof(id->cn)) < 0)
 		id->cn[0] = '\0';
-	if (X509_digest(cert, EVP_sha256(), id->sha256, &dl))
-		for (i = 0; i < 32; i++)
-			snprintf(id->sha256_hex + 2 * i, 3, "%02x", id->sha256[i]);
+	if (X509_digest(cert, EVP_sha256(), id->sha256, &dl)) {
+		static const char hex[] = "0123456789abcdef";
+
+		for (i = 0; i < 32; i++) {
+			id->sha256_hex[2 * i] = hex[id->sha256[i] >> 4];
+			id->sha256_hex[2 * i + 1] = hex[id->sha256[i] & 15];
+		}
+		id->sha256_hex[64] = '\0';
+	}
 }
