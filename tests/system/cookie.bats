@@ -76,11 +76,9 @@ pulls() {
 # tell where a connection was lost.
 pull_fails() {
 	cat "$LAB_DIR/pull.fails" 2>/dev/null || true
-	local c
-	for c in syncookie-ok syncookie-bad drop-unknown drop-budget pass-pending; do
-		printf '%s %s; ' "$c" "$(counter "$c")"
-	done
-	echo
+	# Every counter that moved, so a pull that failed shows where it went.
+	gate status --json | jq -r '[.counters | to_entries[] | select(.value.packets > 0) |
+		"\(.key) \(.value.packets)"] | join("; ")'
 }
 
 # The behaviours, each run for both attachments (MODE: native or tc).
